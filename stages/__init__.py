@@ -1,0 +1,11 @@
+"""mseed-pipeline: one module per DVC stage; see README.md."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Keep caches inside the project unless the user already chose a place.
+for _var, _sub in (("HF_HOME", "hf"), ("HF_DATASETS_CACHE", "hf/datasets"),
+                   ("MPLCONFIGDIR", "matplotlib"), ("DVC_SITE_CACHE_DIR", "dvc-site")):
+    os.environ.setdefault(_var, str(ROOT / ".cache" / _sub))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,114 @@
+"""File helpers shared by all stages: atomic writes and line-precise JSON/JSONL reading."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+
+class InputError(Exception):
+    """Bad input data. The message names the file, the line/record and the field."""
+
+    def __init__(self, path, message: str, line: int | None = None, field: str | None = None):
+        self.path, self.line, self.field, self.reason = str(path), line, field, message
+        where = self.path + (f":{line}" if line is not None else "")
+        what = f"field '{field}': " if field else ""
+        super().__init__(f"{where}: {what}{message}")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path next to `path`; rename it over `path` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w"):
+    """Open a file for writing that appears at `path` only if the block succeeds."""
+    with atomic_path(path) as tmp:
+        kw = {} if "b" in mode else {"encoding": "utf-8"}
+        with open(tmp, mode, **kw) as f:
+            yield f
+
+
+def write_jsonl(path, rows: Iterable[dict]) -> int:
+    n = 0
+    with atomic_open(path) as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def write_json(path, obj: Any, indent: int | None = 2) -> None:
+    with atomic_open(path) as f:
+        json.dump(obj, f, ensure_ascii=False, indent=indent)
+        f.write("\n")
+
+
+def read_jsonl(path) -> Iterator[dict]:
+    """Stream records of a JSONL file; blank lines are skipped, anything else must be a JSON object."""
+    path = Path(path)
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    with f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(path, f"invalid UTF-8 at byte {e.start}", line=lineno) from None
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise InputError(path, f"invalid JSON: {e.msg} (column {e.colno})", line=lineno) from None
+            if not isinstance(obj, dict):
+                raise InputError(path, f"expected a JSON object, got {type(obj).__name__}", line=lineno)
+            yield obj
+
+
+def read_json(path) -> Any:
+    """Load a whole JSON document; errors name the file and line."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise InputError(path, f"invalid UTF-8 at byte {e.start}", line=line) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(path, f"invalid JSON: {e.msg} (column {e.colno})", line=e.lineno) from None
+
+
+def require(record: dict, field: str, path, line: int | None, types=(str,), allow_empty=False):
+    """Return record[field], raising InputError when it is missing, mistyped or blank."""
+    if field not in record or record[field] is None:
+        raise InputError(path, "missing required field", line=line, field=field)
+    value = record[field]
+    if not isinstance(value, types):
+        names = "/".join(t.__name__ for t in types)
+        raise InputError(path, f"expected {names}, got {type(value).__name__}", line=line, field=field)
+    if isinstance(value, str) and not allow_empty and not value.strip():
+        raise InputError(path, "empty or whitespace-only value", line=line, field=field)
+    return value

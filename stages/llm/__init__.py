@@ -1,0 +1,5 @@
+"""LLM layer: one interface (base.Backend), one module per backend, a content-addressed cache.
+
+Stages use only `get_llm(role)`; see stages/DESIGN.md for the contract.
+"""
+from stages.llm.base import Backend, Completion, GenConfig  # noqa: F401

@@ -1,0 +1,64 @@
+"""The one LLM interface every stage uses. Backends: hf.py, openai_backend.py, rules.py (vllm.py optional)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+Message = dict  # {"role": "system"|"user"|"assistant", "content": str}
+Conversation = list  # list[Message]
+
+
+@dataclass(frozen=True)
+class GenConfig:
+    """Sampling settings; all of them are part of the cache key (n is expanded into sample indices)."""
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 256
+    seed: int = 0
+
+    def key(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("n")
+        return d
+
+
+@dataclass
+class Completion:
+    """One sample for one conversation. `text` is None exactly when `error` is set (call failed after retries)."""
+    text: str | None
+    error: str | None = None
+    cached: bool = False
+    tokens_in: int = 0
+    tokens_out: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend:
+    """A model behind one backend. Subclasses implement `_generate` (and `loglik` where possible).
+
+    name: backend name used in the cache key ("hf", "openai", "rules", "vllm").
+    model: model id/path used in the cache key.
+    """
+    name = "base"
+
+    def __init__(self, model: str, **options):
+        self.model = model
+        self.options = options
+
+    def generate(self, conversations: list[Conversation], gen: GenConfig, task: str,
+                 sample_index: int = 0) -> list[Completion]:
+        """One completion per conversation for sample `sample_index` (0..gen.n-1).
+
+        `task` names the prompt template (e.g. "label", "score_response"); the rules backend
+        dispatches on it, model backends use it only for progress bars and counters.
+        """
+        raise NotImplementedError
+
+    def loglik(self, texts: list[str]) -> list[dict[str, float]]:
+        """Per text: {"nll_sum": float, "n_tokens": int, "ppl": float}. Local backends only."""
+        raise NotImplementedError(f"{self.name} backend has no token log-likelihoods")
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,21 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data():
+    """Path to ../shared/data (real public datasets); skips the test when it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Every test gets its own LLM cache so no test sees another's results."""
+    monkeypatch.setenv("MSEED_LLM_CACHE", str(tmp_path / "llm-cache.sqlite"))
