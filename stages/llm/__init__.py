@@ -3,3 +3,4 @@
 Stages use only `get_llm(role)`; see stages/DESIGN.md for the contract.
 """
 from stages.llm.base import Backend, Completion, GenConfig  # noqa: F401
+from stages.llm.roles import LLM, get_llm, make_llm  # noqa: F401

@@ -46,6 +46,12 @@ class Backend:
     def __init__(self, model: str, **options):
         self.model = model
         self.options = options
+        self.counters = {"retries": 0, "errors": 0}
+        self.on_result = None  # set by roles.LLM: called as on_result(index, completion) as results arrive
+
+    def _emit(self, index: int, completion: Completion) -> None:
+        if self.on_result is not None:
+            self.on_result(index, completion)
 
     def generate(self, conversations: list[Conversation], gen: GenConfig, task: str,
                  sample_index: int = 0) -> list[Completion]:
@@ -56,8 +62,11 @@ class Backend:
         """
         raise NotImplementedError
 
-    def loglik(self, texts: list[str]) -> list[dict[str, float]]:
-        """Per text: {"nll_sum": float, "n_tokens": int, "ppl": float}. Local backends only."""
+    def loglik(self, texts: list[str], max_tokens: int | None = None) -> list[dict[str, float]]:
+        """Per text: {"nll_sum": float, "n_tokens": int, "ppl": float}. Local backends only.
+
+        max_tokens: score only the first max_tokens tokens of each text (None: all).
+        """
         raise NotImplementedError(f"{self.name} backend has no token log-likelihoods")
 
     def close(self) -> None:

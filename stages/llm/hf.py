@@ -1,0 +1,189 @@
+"""Local transformers backend: batched generation and token log-likelihoods.
+
+Role options: model (local HF directory or hub id), dtype (float32 default | bfloat16 | float16),
+batch_size (default 16), device (default: cuda when available, else cpu), max_batch_tokens (loglik
+padding budget per batch, default 8192).
+
+- Generation: conversations are rendered with the tokenizer's chat template, sorted by length and
+  batched with LEFT padding; greedy when temperature == 0, else sampling seeded from
+  (seed, sample_index, batch number), so a run is reproducible for the same inputs and batch_size.
+  Stops at the tokenizer's and generation_config's eos ids.
+- loglik: texts (with BOS prepended when the tokenizer has one) are batched by length with RIGHT
+  padding; the fp32 sum of token NLLs over every predicted text token (the first token has no
+  prediction, so with BOS all text tokens count). Batched values match one-at-a-time values to
+  float32 rounding.
+- The model loads lazily on first use, so a fully cached run never loads it. `cache_id` adds a
+  fingerprint of the weights/tokenizer files, so retrained weights at the same path miss the cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+import time
+from pathlib import Path
+
+from stages.llm.base import Backend, Completion
+
+DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
+          "float16": "float16", "fp16": "float16"}
+
+
+def fingerprint(path: str | Path) -> str | None:
+    """Short hash of a local model directory (small files fully, big ones by size + head + tail)."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        size = f.stat().st_size
+        h.update(f"{f.relative_to(path)}:{size}\n".encode())
+        with open(f, "rb") as fh:
+            if size <= 8 << 20:
+                h.update(fh.read())
+            else:
+                h.update(fh.read(4 << 20))
+                fh.seek(size - (4 << 20))
+                h.update(fh.read())
+    return h.hexdigest()[:16]
+
+
+class HFBackend(Backend):
+    name = "hf"
+
+    def __init__(self, model: str, dtype: str = "float32", batch_size: int = 16, device: str | None = None,
+                 max_batch_tokens: int = 8192, **options):
+        super().__init__(model, **options)
+        if str(dtype) not in DTYPES:
+            raise ValueError(f"hf backend: dtype {dtype!r} not in {sorted(DTYPES)}")
+        self.dtype, self.batch_size = DTYPES[str(dtype)], max(1, int(batch_size))
+        self.device, self.max_batch_tokens = device, int(max_batch_tokens)
+        fp = fingerprint(model)
+        self.cache_id = f"{model}@{fp}" if fp else model
+        self.label = options.get("label", "hf")
+        self._model = self._tok = None
+
+    # ---- loading ----
+    def load(self):
+        if self._model is None:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            tok = AutoTokenizer.from_pretrained(self.model)
+            if tok.pad_token_id is None:
+                tok.pad_token = tok.eos_token
+            model = AutoModelForCausalLM.from_pretrained(self.model, dtype=getattr(torch, self.dtype))
+            self._model, self._tok = model.to(self.device).eval(), tok
+        return self._model, self._tok
+
+    def eos_ids(self) -> list[int]:
+        model, tok = self.load()
+        ids = [tok.eos_token_id]
+        g = model.generation_config.eos_token_id
+        ids += g if isinstance(g, list) else [g]
+        return sorted({int(i) for i in ids if i is not None})
+
+    def _progress(self, total: int, desc: str):
+        from tqdm import tqdm
+        return tqdm(total=total, desc=desc, unit="item", file=sys.stderr, dynamic_ncols=True)
+
+    # ---- generation ----
+    def generate(self, conversations, gen, task, sample_index=0):
+        import torch
+
+        model, tok = self.load()
+        prompts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
+        ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        eos = self.eos_ids()
+        out: list[Completion | None] = [None] * len(ids)
+        cfg = self._gen_config(gen, eos)
+        n_out, t0 = 0, time.monotonic()
+        with self._progress(len(ids), f"{self.label} {task} s{sample_index}") as bar, torch.inference_mode():
+            for b, start in enumerate(range(0, len(order), self.batch_size)):
+                idx = order[start:start + self.batch_size]
+                enc = tok.pad({"input_ids": [ids[i] for i in idx]}, padding=True, padding_side="left",
+                              return_tensors="pt").to(self.device)
+                if gen.temperature > 0:
+                    torch.manual_seed(_seed(gen.seed, sample_index, b))
+                seqs = model.generate(**enc, generation_config=cfg)
+                new = seqs[:, enc["input_ids"].shape[1]:].tolist()
+                for row, i in enumerate(idx):
+                    toks = new[row]
+                    cut = next((k for k, t in enumerate(toks) if t in eos), len(toks))
+                    comp = Completion(tok.decode(toks[:cut], skip_special_tokens=True),
+                                      tokens_in=len(ids[i]), tokens_out=min(cut + 1, len(toks)),
+                                      meta={"finish_reason": "stop" if cut < len(toks) else "length"})
+                    out[i] = comp
+                    n_out += comp.tokens_out
+                    self._emit(i, comp)
+                bar.update(len(idx))
+                bar.set_postfix(tok_s=f"{n_out / max(time.monotonic() - t0, 1e-9):.1f}")
+        return out
+
+    def _gen_config(self, gen, eos):
+        model, tok = self.load()
+        cfg = model.generation_config.__class__.from_dict(model.generation_config.to_dict())
+        cfg.max_new_tokens, cfg.max_length = int(gen.max_tokens), None
+        cfg.eos_token_id, cfg.pad_token_id = eos, tok.pad_token_id
+        cfg.num_return_sequences = 1
+        if gen.temperature > 0:
+            cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = True, float(gen.temperature), float(gen.top_p), None
+        else:
+            cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = False, None, None, None
+        return cfg
+
+    # ---- log-likelihood ----
+    def encode_for_loglik(self, text: str, max_tokens: int | None = None) -> list[int]:
+        _, tok = self.load()
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        if max_tokens is not None:
+            ids = ids[:int(max_tokens)]
+        if tok.bos_token_id is not None:
+            ids = [tok.bos_token_id] + ids
+        return ids
+
+    def loglik(self, texts, max_tokens=None):
+        import torch
+
+        model, tok = self.load()
+        ids = [self.encode_for_loglik(t, max_tokens) for t in texts]
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        out: list[dict | None] = [None] * len(ids)
+        pad = tok.pad_token_id
+        with self._progress(len(ids), f"{self.label} loglik") as bar, torch.inference_mode():
+            start = 0
+            while start < len(order):
+                longest = max(len(ids[order[start]]), 1)  # sorted: the first of a batch is the longest
+                size = max(1, min(self.batch_size, self.max_batch_tokens // longest))
+                idx = order[start:start + size]
+                start += len(idx)
+                x = torch.full((len(idx), longest), pad, dtype=torch.long)
+                mask = torch.zeros((len(idx), longest), dtype=torch.long)
+                for r, i in enumerate(idx):
+                    x[r, :len(ids[i])] = torch.tensor(ids[i])
+                    mask[r, :len(ids[i])] = 1
+                x, mask = x.to(self.device), mask.to(self.device)
+                if longest > 1:
+                    logits = model(input_ids=x, attention_mask=mask).logits[:, :-1].float()
+                    logp = torch.log_softmax(logits, dim=-1).gather(-1, x[:, 1:, None])[..., 0]
+                    nll = (-(logp * mask[:, 1:])).sum(dim=1).tolist()
+                else:
+                    nll = [0.0] * len(idx)
+                for r, i in enumerate(idx):
+                    n = max(len(ids[i]) - 1, 0)
+                    val = {"nll_sum": float(nll[r]), "n_tokens": n,
+                           "ppl": math.exp(nll[r] / n) if n else float("nan")}
+                    out[i] = val
+                    self._emit(i, val)
+                bar.update(len(idx))
+        return out
+
+    def close(self) -> None:
+        self._model = self._tok = None
+
+
+def _seed(seed: int, sample_index: int, batch: int) -> int:
+    digest = hashlib.sha256(f"{seed}:{sample_index}:{batch}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & 0x7FFFFFFFFFFFFFFF

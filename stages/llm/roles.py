@@ -1,0 +1,223 @@
+"""Roles: named LLM configurations in params.yaml (`roles.<name>`) turned into cached `LLM` objects.
+
+    llm = get_llm("judge")
+    outs = llm.chat([messages, ...], task="score_response")   # list (per conv) of list (n) of Completion
+    llm.loglik(["text", ...])                                  # [{nll_sum, n_tokens, ppl}, ...]
+    llm.stats()
+
+The cache is consulted first; only misses reach the backend, and every successful completion is
+written to the cache as soon as the backend reports it (Backend.on_result), in small batches
+(every FLUSH_ITEMS items or FLUSH_SECONDS seconds), so a killed stage keeps what was finished.
+The rules backend is not cached: it is deterministic and cheaper than a cache lookup, and caching
+it would hide rule changes.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Any
+
+from stages.llm import cache as cache_mod
+from stages.llm.base import Backend, Completion, GenConfig
+from stages.params import PARAMS_FILE, role as read_role
+
+BACKENDS = {
+    "hf": "stages.llm.hf:HFBackend",
+    "openai": "stages.llm.openai_backend:OpenAIBackend",
+    "rules": "stages.llm.rules:RulesBackend",
+    "vllm": "stages.llm.vllm:VLLMBackend",
+}
+GEN_KEYS = ("n", "temperature", "top_p", "max_tokens", "seed")
+FLUSH_ITEMS = 32
+FLUSH_SECONDS = 1.0
+
+
+def backend_class(name: str) -> type[Backend]:
+    if name not in BACKENDS:
+        raise ValueError(f"unknown LLM backend {name!r}; choose one of {sorted(BACKENDS)}")
+    module, cls = BACKENDS[name].split(":")
+    return getattr(importlib.import_module(module), cls)  # lazy: heavy imports only when used
+
+
+def _gen_config(values: dict[str, Any]) -> GenConfig:
+    d = GenConfig()
+    return GenConfig(n=int(values.get("n", d.n)), temperature=float(values.get("temperature", d.temperature)),
+                     top_p=float(values.get("top_p", d.top_p)),
+                     max_tokens=int(values.get("max_tokens", d.max_tokens)), seed=int(values.get("seed", d.seed)))
+
+
+class _Writer:
+    """Buffers cache puts; flushes every FLUSH_ITEMS items or FLUSH_SECONDS seconds, and at the end."""
+
+    def __init__(self, cache: cache_mod.Cache | None, flush_items: int = FLUSH_ITEMS):
+        self.cache, self.buf, self.last, self.flush_items = cache, [], time.monotonic(), flush_items
+
+    def add(self, key: str, value: dict) -> None:
+        if self.cache is None:
+            return
+        self.buf.append((key, value))
+        if len(self.buf) >= self.flush_items or time.monotonic() - self.last >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.cache is not None and self.buf:
+            self.cache.put_many(self.buf)
+        self.buf, self.last = [], time.monotonic()
+
+
+class LLM:
+    """One role: a backend plus its default generation settings, behind the cache."""
+
+    def __init__(self, name: str, spec: dict[str, Any], stage: str | None = None):
+        spec = dict(spec)
+        if "backend" not in spec or "model" not in spec:
+            raise ValueError(f"role {name!r} needs 'backend' and 'model' (got {sorted(spec)})")
+        self.name, self.stage, self.spec = name, stage, spec
+        self.defaults = _gen_config(spec)
+        options = {k: v for k, v in spec.items() if k not in ("backend", "model")}
+        self.backend: Backend = backend_class(spec["backend"])(model=str(spec["model"]), **options)
+        self.backend.label = f"{stage}/{name}" if stage else name  # progress bar label
+        self.cacheable = getattr(self.backend, "cacheable", True)
+        self._cache = cache_mod.Cache() if self.cacheable else None
+        self._stats = {"calls": 0, "cache_hits": 0, "tokens_in": 0, "tokens_out": 0, "seconds": 0.0}
+
+    @property
+    def model_id(self) -> str:
+        """The model identity used in cache keys (a backend may add a weights fingerprint)."""
+        return getattr(self.backend, "cache_id", None) or self.backend.model
+
+    def gen_config(self, **overrides) -> GenConfig:
+        bad = set(overrides) - set(GEN_KEYS)
+        if bad:
+            raise TypeError(f"unknown generation setting(s) {sorted(bad)}; allowed: {GEN_KEYS}")
+        values = {k: getattr(self.defaults, k) for k in GEN_KEYS}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return _gen_config(values)
+
+    def chat(self, convs: list[list[dict]], task: str, **overrides) -> list[list[Completion]]:
+        """n completions per conversation (cache first, misses to the backend, results cached as they arrive)."""
+        gen = self.gen_config(**overrides)
+        convs = [list(c) for c in convs]
+        out: list[list[Completion | None]] = [[None] * gen.n for _ in convs]
+        for s in range(gen.n):
+            keys = [cache_mod.chat_key(self.backend.name, self.model_id, c, gen.key(), s) for c in convs]
+            if self._cache is not None:
+                hits = self._cache.get_many(keys)
+                for i, k in enumerate(keys):
+                    if k in hits:
+                        v = hits[k]
+                        out[i][s] = Completion(v["text"], cached=True, tokens_in=v.get("tokens_in", 0),
+                                               tokens_out=v.get("tokens_out", 0), meta=v.get("meta", {}))
+                        self._stats["cache_hits"] += 1
+            # one backend request per distinct missing key
+            todo: dict[str, list[int]] = {}
+            for i, k in enumerate(keys):
+                if out[i][s] is None:
+                    todo.setdefault(k, []).append(i)
+            if todo:
+                self._run(list(todo.items()), convs, gen, task, s, out)
+        return out  # type: ignore[return-value]
+
+    def _run(self, todo, convs, gen, task, s, out) -> None:
+        writer, done = _Writer(self._cache, getattr(self.backend, "flush_items", FLUSH_ITEMS)), set()
+
+        def record(j: int, comp: Completion) -> None:
+            if j in done:
+                return
+            done.add(j)
+            key, idxs = todo[j]
+            for i in idxs:
+                out[i][s] = comp
+            self._stats["tokens_in"] += comp.tokens_in
+            self._stats["tokens_out"] += comp.tokens_out
+            if comp.error is None and comp.text is not None:
+                writer.add(key, {"text": comp.text, "tokens_in": comp.tokens_in,
+                                 "tokens_out": comp.tokens_out, "meta": comp.meta})
+
+        self.backend.on_result = record
+        self._stats["calls"] += len(todo)
+        t0 = time.monotonic()
+        try:
+            results = self.backend.generate([convs[idxs[0]] for _, idxs in todo], gen, task, sample_index=s)
+            if len(results) != len(todo):
+                raise RuntimeError(f"{self.backend.name} backend returned {len(results)} completions "
+                                   f"for {len(todo)} conversations")
+            for j, comp in enumerate(results):
+                record(j, comp)
+        finally:
+            self._stats["seconds"] += time.monotonic() - t0
+            self.backend.on_result = None
+            writer.flush()
+
+    def loglik(self, texts: list[str], max_tokens: int | None = None) -> list[dict[str, float]]:
+        """Per text {nll_sum, n_tokens, ppl}; cached like chat (key: backend, model, text, max_tokens)."""
+        opts = {"max_tokens": max_tokens}
+        keys = [cache_mod.loglik_key(self.backend.name, self.model_id, t, opts) for t in texts]
+        out: list[dict | None] = [None] * len(texts)
+        if self._cache is not None:
+            hits = self._cache.get_many(keys)
+            for i, k in enumerate(keys):
+                if k in hits:
+                    out[i] = hits[k]
+                    self._stats["cache_hits"] += 1
+        todo: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            if out[i] is None:
+                todo.setdefault(k, []).append(i)
+        if not todo:
+            return out  # type: ignore[return-value]
+        items = list(todo.items())
+        writer, done = _Writer(self._cache, getattr(self.backend, "flush_items", FLUSH_ITEMS)), set()
+
+        def record(j: int, value: dict) -> None:
+            if j in done:
+                return
+            done.add(j)
+            key, idxs = items[j]
+            for i in idxs:
+                out[i] = value
+            self._stats["tokens_in"] += int(value.get("n_tokens", 0))
+            writer.add(key, value)
+
+        self.backend.on_result = record
+        self._stats["calls"] += len(items)
+        t0 = time.monotonic()
+        try:
+            results = self.backend.loglik([texts[idxs[0]] for _, idxs in items], max_tokens=max_tokens)
+            for j, value in enumerate(results):
+                record(j, value)
+        finally:
+            self._stats["seconds"] += time.monotonic() - t0
+            self.backend.on_result = None
+            writer.flush()
+        return out  # type: ignore[return-value]
+
+    def stats(self) -> dict[str, Any]:
+        st = dict(self._stats)
+        st["retries"] = int(self.backend.counters.get("retries", 0))
+        st["errors"] = int(self.backend.counters.get("errors", 0))
+        st["seconds"] = round(st["seconds"], 3)
+        st["tokens_per_s"] = round(st["tokens_out"] / st["seconds"], 2) if st["seconds"] > 0 else 0.0
+        return st
+
+    def close(self) -> None:
+        self.backend.close()
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def make_llm(spec: dict[str, Any], name: str = "adhoc", stage: str | None = None) -> LLM:
+    """An LLM from an explicit role dict (e.g. eval building one per evaluated model)."""
+    return LLM(name, spec, stage=stage)
+
+
+def get_llm(role: str, stage: str | None = None, params_path: str = PARAMS_FILE) -> LLM:
+    """The LLM for `roles.<role>` in params.yaml. `stage` only labels progress bars and errors."""
+    return LLM(role, read_role(role, params_path), stage=stage)

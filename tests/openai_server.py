@@ -1,0 +1,170 @@
+"""A real OpenAI-compatible HTTP server for tests and benchmarks (stdlib, one thread per request).
+
+    with ChatServer(delay=0.01, fault_rate=0.2, seed=0) as srv:
+        role = {"backend": "openai", "base_url": srv.url, ...}
+        ...
+        srv.requests, srv.by_content, srv.bodies
+
+POST /v1/chat/completions answers `responder(messages)` (default: a deterministic echo of the last
+user message). With `fault_rate` > 0 a seeded RNG, keyed on (seed, content, nth attempt of that
+content) so it does not depend on arrival order, picks one fault: 429 + Retry-After, 500, 503,
+hang (sleep `hang` s, longer than the client timeout), connection reset, empty body, truncated
+JSON, non-JSON body. `api_key`: when set, a wrong Authorization header gets `auth_status` (401)
+with a body that echoes the header, as some real servers do.
+"""
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import random
+import socket
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default listen backlog (5) drops bursts of connections
+
+    def handle_error(self, request, client_address):  # clients that hang up are expected here
+        pass
+
+
+FAULTS = ("429", "500", "503", "hang", "reset", "empty", "truncated", "nonjson")
+
+
+def echo_answer(messages: list[dict]) -> str:
+    last = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    return f"answer-{hashlib.sha1(last.encode('utf-8')).hexdigest()[:10]}: {last[:60]}"
+
+
+class ChatServer:
+    def __init__(self, delay: float = 0.0, fault_rate: float = 0.0, seed: int = 0, faults=FAULTS,
+                 retry_after: float = 0.0, hang: float = 2.0, responder=echo_answer, api_key: str | None = None,
+                 auth_status: int = 401, host: str = "127.0.0.1", port: int = 0):
+        self.delay, self.fault_rate, self.seed, self.faults = delay, fault_rate, seed, tuple(faults)
+        self.retry_after, self.hang, self.responder, self.api_key = retry_after, hang, responder, api_key
+        self.auth_status = auth_status
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.requests = 0                      # POSTs received (each attempt counts)
+        self.served = 0                        # 200 answers fully written
+        self.by_content = collections.Counter()  # last user message -> requests received
+        self.bodies: list[dict] = []           # every request body, in arrival order
+        self.fault_log: list[str] = []         # faults injected, in order
+        self.times: list[float] = []           # arrival time of each request (time.monotonic)
+        self._httpd = _QuietServer((host, port), self._handler())
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self) -> "ChatServer":
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def reset_counts(self) -> None:
+        with self.lock:
+            self.requests = self.served = 0
+            self.by_content.clear()
+            self.bodies.clear()
+            self.fault_log.clear()
+
+    def _pick_fault(self, content: str, nth: int) -> str | None:
+        if self.fault_rate <= 0:
+            return None
+        rng = random.Random(f"{self.seed}|{nth}|{content}")
+        if rng.random() >= self.fault_rate:
+            return None
+        return rng.choice(self.faults)
+
+    def _handler(self):
+        srv = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # one connection per request: every attempt reaches us
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _send(self, status: int, body: bytes, headers: dict | None = None, length: int | None = None):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body) if length is None else length))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(n) or b"{}")
+                except ValueError:
+                    return self._send(400, b'{"error": {"message": "bad json"}}')
+                if self.path.rstrip("/") != "/v1/chat/completions":
+                    return self._send(404, b'{"error": {"message": "not found"}}')
+                messages = body.get("messages") or []
+                content = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
+                with srv.lock:
+                    srv.requests += 1
+                    srv.by_content[content] += 1
+                    nth = srv.by_content[content]
+                    srv.bodies.append(body)
+                    srv.times.append(time.monotonic())
+                auth = self.headers.get("Authorization", "")
+                if srv.api_key is not None and auth != f"Bearer {srv.api_key}":
+                    msg = {"error": {"message": f"Incorrect API key provided: {auth}"}}
+                    return self._send(srv.auth_status, json.dumps(msg).encode())
+                fault = srv._pick_fault(content, nth)
+                if fault:
+                    with srv.lock:
+                        srv.fault_log.append(fault)
+                if fault == "hang":
+                    srv.stop.wait(srv.hang)
+                    fault = "500"  # if the client is still there, it gets an error anyway
+                if srv.delay:
+                    srv.stop.wait(srv.delay)
+                err = b'{"error": {"message": "injected"}}'
+                if fault == "429":
+                    return self._send(429, err, {"Retry-After": f"{srv.retry_after:g}"})
+                if fault in ("500", "503"):
+                    return self._send(int(fault), err)
+                if fault == "reset":  # RST instead of FIN: the client sees a connection reset
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                if fault == "empty":
+                    return self._send(200, b"")
+                if fault == "nonjson":
+                    return self._send(200, b"<html>502 Bad Gateway</html>")
+                text = srv.responder(messages)
+                resp = {"id": f"chatcmpl-{nth}", "object": "chat.completion", "model": body.get("model"),
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                                     "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": sum(len(m.get("content", "").split()) for m in messages),
+                                  "completion_tokens": len(text.split())}}
+                data = json.dumps(resp, ensure_ascii=False).encode("utf-8")
+                if fault == "truncated":
+                    data = data[: len(data) // 2]
+                try:
+                    self._send(200, data)
+                except OSError:
+                    return
+                if fault is None:
+                    with srv.lock:
+                        srv.served += 1
+
+        return Handler

@@ -1,0 +1,113 @@
+"""hf backend on a tiny random Llama: batching does not change results, eos stops, loglik is exact."""
+import json
+import math
+import shutil
+
+import pytest
+import torch
+
+from stages.llm.base import GenConfig
+from stages.llm.hf import HFBackend
+
+TEXTS = ["How do I keep my computer safe from viruses?", "如何保护个人隐私不被泄露？", "The answer is 42.",
+         "Please explain the history of the Opium War. " * 3, "hi", "I cannot help", "safe unsafe"]
+CONVS = [[{"role": "user", "content": t}] for t in TEXTS]
+
+
+@pytest.fixture(scope="module")
+def noisy(tiny_llama, tmp_path_factory):
+    """The tiny model with larger random weights, so greedy outputs differ between prompts."""
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path_factory.mktemp("noisy")
+    shutil.copytree(tiny_llama, out, dirs_exist_ok=True)
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+    model.save_pretrained(out)
+    return out
+
+
+def run(path, bs, **gen):
+    return HFBackend(str(path), batch_size=bs).generate(CONVS, GenConfig(**{"max_tokens": 24, **gen}), "t")
+
+
+def test_batched_greedy_equals_one_at_a_time(noisy):
+    one, many = run(noisy, 1), run(noisy, 16)
+    assert len({c.text for c in one}) == len(CONVS)  # the comparison means something
+    assert [(c.text, c.tokens_in, c.tokens_out) for c in one] == [(c.text, c.tokens_in, c.tokens_out) for c in many]
+    assert [(c.text, c.tokens_out) for c in run(noisy, 3)] == [(c.text, c.tokens_out) for c in one]
+
+
+def test_tokens_in_counts_the_chat_template(noisy):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(noisy)
+    c = run(noisy, 4)[2]
+    assert c.tokens_in == len(tok.apply_chat_template(CONVS[2], add_generation_prompt=True, tokenize=True)["input_ids"])
+
+
+def test_stops_at_eos(noisy, tmp_path):
+    out = run(noisy, 4)
+    stopped = [c for c in out if c.meta["finish_reason"] == "stop"]
+    assert stopped and all(c.tokens_out < 24 and "<|im_end|>" not in c.text for c in stopped)
+    assert all(c.tokens_out == 24 for c in out if c.meta["finish_reason"] == "length")
+    # an extra eos id in generation_config.json is honoured too
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    tok, model = AutoTokenizer.from_pretrained(noisy), AutoModelForCausalLM.from_pretrained(noisy)
+    ids = tok.apply_chat_template(CONVS[0], add_generation_prompt=True, tokenize=True, return_tensors="pt")
+    with torch.no_grad():
+        first = int(model(input_ids=ids["input_ids"]).logits[0, -1].argmax())  # the greedy first token
+    d = tmp_path / "m"
+    shutil.copytree(noisy, d)
+    cfg = json.loads((d / "generation_config.json").read_text())
+    cfg["eos_token_id"] = [tok.eos_token_id, first]
+    (d / "generation_config.json").write_text(json.dumps(cfg))
+    c = HFBackend(str(d), batch_size=2).generate(CONVS[:1], GenConfig(max_tokens=24), "t")[0]
+    assert c.text == "" and c.tokens_out == 1 and c.meta["finish_reason"] == "stop"
+
+
+def test_sampling_is_reproducible_per_sample_index(noisy):
+    b = HFBackend(str(noisy), batch_size=4)
+    gen = GenConfig(temperature=1.0, top_p=0.95, max_tokens=12, seed=3)
+    a0, again, a1 = (b.generate(CONVS, gen, "t", sample_index=s) for s in (0, 0, 1))
+    assert [c.text for c in a0] == [c.text for c in again]
+    assert [c.text for c in a0] != [c.text for c in a1]
+
+
+def test_loglik_batched_equals_single_and_reference(noisy):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    texts = TEXTS + ["x"]
+    single = HFBackend(str(noisy), batch_size=1).loglik(texts)
+    batched = HFBackend(str(noisy), batch_size=16).loglik(texts)
+    for s, b in zip(single, batched):
+        assert s["n_tokens"] == b["n_tokens"]
+        assert b["nll_sum"] == pytest.approx(s["nll_sum"], rel=1e-5, abs=1e-5)
+        assert b["ppl"] == pytest.approx(math.exp(b["nll_sum"] / b["n_tokens"]))
+    # reference: the model's own mean cross-entropy over BOS + text
+    tok, model = AutoTokenizer.from_pretrained(noisy), AutoModelForCausalLM.from_pretrained(noisy)
+    ids = torch.tensor([[tok.bos_token_id] + tok(TEXTS[0], add_special_tokens=False)["input_ids"]])
+    with torch.no_grad():
+        loss = model(input_ids=ids, labels=ids).loss.item()
+    assert single[0]["n_tokens"] == ids.shape[1] - 1
+    assert single[0]["nll_sum"] == pytest.approx(loss * (ids.shape[1] - 1), rel=1e-5)
+    # max_tokens truncates what is scored
+    cut = HFBackend(str(noisy), batch_size=4).loglik(TEXTS[:2], max_tokens=3)
+    assert [c["n_tokens"] for c in cut] == [3, 3]
+
+
+def test_loglik_token_budget_splits_batches(noisy):
+    b = HFBackend(str(noisy), batch_size=16, max_batch_tokens=40)
+    assert [v["nll_sum"] for v in b.loglik(TEXTS)] == pytest.approx(
+        [v["nll_sum"] for v in HFBackend(str(noisy), batch_size=1).loglik(TEXTS)], rel=1e-5)
+
+
+def test_bfloat16_and_bad_dtype(noisy):
+    c = HFBackend(str(noisy), dtype="bfloat16", batch_size=4).generate(CONVS[:2], GenConfig(max_tokens=4), "t")
+    assert all(x.tokens_out > 0 for x in c)
+    with pytest.raises(ValueError, match="dtype"):
+        HFBackend(str(noisy), dtype="int3")
