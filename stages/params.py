@@ -1,6 +1,7 @@
 """params.yaml access. A stage reads only its own section (and the roles it declares in dvc.yaml)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +10,25 @@ import yaml
 PARAMS_FILE = "params.yaml"
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reads `2e-5` as a float, as YAML 1.2 and DVC do (PyYAML's 1.1 says str)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."))
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Any config YAML (params, recipes), with YAML 1.2 floats."""
+    with open(path, encoding="utf-8") as f:
+        return yaml.load(f, Loader=_Loader)
+
+
 def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f) or {}
+        return yaml.load(f, Loader=_Loader) or {}
 
 
 def section(name: str, path: str | Path = PARAMS_FILE) -> dict[str, Any]:

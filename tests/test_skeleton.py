@@ -51,3 +51,32 @@ def test_tiny_llama_generates(tiny_llama):
                                   return_tensors="pt", return_dict=True)
     out = model.generate(**ids, max_new_tokens=5, do_sample=False)
     assert out.shape[1] <= ids["input_ids"].shape[1] + 5
+
+
+def test_atomic_write_removes_temps_of_killed_writers(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from stages.io import write_json
+
+    target = tmp_path / "out.json"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / f".out.json.{dead}.abc123.tmp"
+    stale.write_text("partial")
+    live = tmp_path / f".out.json.{os.getpid()}.zzz.tmp"  # a writer still running: kept
+    live.write_text("in progress")
+    write_json(target, {"a": 1})
+    assert not stale.exists() and live.exists()
+    assert oct(target.stat().st_mode & 0o777) != oct(0o600)
+
+
+def test_params_read_exponent_floats_as_dvc_writes_them(tmp_path):
+    from stages.params import load_params
+
+    p = tmp_path / "params.yaml"
+    p.write_text("train:\n  lr: 2e-5\n  b: 1.0e-3\n  n: 3\n  s: 'e5'\n  v: 1.2.3\n")
+    t = load_params(p)["train"]
+    assert t["lr"] == 2e-5 and isinstance(t["lr"], float) and t["b"] == 1e-3
+    assert t["n"] == 3 and t["s"] == "e5" and t["v"] == "1.2.3"
