@@ -1,0 +1,133 @@
+"""Stage `regenerate`: the large safety model rewrites responses with chain-of-thought (paper 3.6).
+
+The `safety_model` role gets every prompt with the CoT safety instruction (analyse the risk, explain
+the reasoning, then answer safely) in the prompt's language, formatted `Analysis: ... / Answer: ...`
+(`分析：... / 回答：...` for Chinese). One row per response candidate:
+
+- `original`: the source's reference response, when it has one (response_model `source:<source>`);
+- `original_negative`: the source's negative reference (`meta.neg_resp`, e.g. CValues-Comparison);
+- `regenerated`: one per sample of the role (`n`), response_model = the role's model.
+
+The reply is parsed into `analysis` + answer; `keep_analysis` decides whether the SFT target
+(`response`) is the answer alone or analysis + answer. A reply without the format is flagged
+(`parse_error`) and the whole text becomes the response. A failed call gives a row with `gen_error`
+and `response: null`; if failed calls exceed `max_error_rate` of all calls the stage fails and
+writes nothing. Every prompt ends with at least one candidate row.
+
+Reads: data/augment/prompts.jsonl, params `regenerate`, role `safety_model`, prompts/regenerate.txt.
+Writes: data/regenerate/candidates.jsonl, metrics/regenerate.json.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from stages.io import atomic_path, read_jsonl, write_json
+from stages.params import section
+from stages.parsing import parse_analysis_answer
+from stages.prompts import load_template, render
+from stages.schemas import validate_file
+
+INPUT = "data/augment/prompts.jsonl"
+OUTPUT = "data/regenerate/candidates.jsonl"
+METRICS = "metrics/regenerate.json"
+CHUNK = 256
+TAGS = {"zh": ("分析：", "回答："), "en": ("Analysis:", "Answer:")}
+LANG_NAME = {"zh": "Chinese (简体中文)", "en": "English"}
+
+
+class StageError(RuntimeError):
+    """The stage ran but its result is unusable (stages.cli reports it and exits 2)."""
+
+
+def conversation(template, row: dict) -> list[dict]:
+    lang = row["lang"] if row.get("lang") in TAGS else "en"
+    analysis_tag, answer_tag = TAGS[lang]
+    return render(template, untrusted={"PROMPT": row["prompt"]},
+                  trusted={"language": LANG_NAME[lang], "analysis_tag": analysis_tag, "answer_tag": answer_tag})
+
+
+def candidates(row: dict, completions: list, model: str, keep_analysis: bool) -> list[dict]:
+    """Candidate rows for one prompt: original, original_negative (when present), regenerated."""
+    base = {"id": row["id"], "source": row["source"], "category": row["category"], "lang": row["lang"],
+            "prompt": row["prompt"], "origin": row.get("origin", "original"), "parent_id": row.get("parent_id")}
+    out = []
+
+    def add(kind, response, analysis=None, response_model=None, gen_raw=None, gen_error=None, parse_error=False):
+        out.append({**base, "cand_id": f"{row['id']}#{len(out)}", "response": response, "analysis": analysis,
+                    "candidate_type": kind, "response_model": response_model, "gen_raw": gen_raw,
+                    "gen_error": gen_error, "parse_error": parse_error})
+
+    if isinstance(row.get("response"), str) and row["response"].strip():
+        add("original", row["response"], response_model=f"source:{row['source']}")
+    neg = (row.get("meta") or {}).get("neg_resp")
+    if isinstance(neg, str) and neg.strip():
+        add("original_negative", neg, response_model=f"source:{row['source']}")
+    tags = TAGS.get(row.get("lang"), TAGS["en"])
+    for c in completions:
+        if c.error is not None or c.text is None:
+            add("regenerated", None, response_model=model, gen_error=c.error or "no text")
+            continue
+        analysis, answer, perr = parse_analysis_answer(c.text)
+        response = answer if not (keep_analysis and analysis and not perr) else f"{tags[0]} {analysis}\n{tags[1]} {answer}"
+        add("regenerated", response, analysis, model, c.text, None, perr)
+    return out
+
+
+def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, metrics: str = METRICS) -> dict:
+    from stages.llm import get_llm
+
+    for path in (out, metrics):
+        Path(path).unlink(missing_ok=True)
+    p = section("regenerate", params_path)
+    keep_analysis = bool(p.get("keep_analysis", False))
+    max_error_rate = float(p.get("max_error_rate", 0.05))
+    template = load_template(p.get("prompt", "prompts/regenerate.txt"))
+    validate_file(inp, "augmented")
+    total = sum(1 for _ in read_jsonl(inp))
+
+    llm = get_llm("safety_model", stage="regenerate", params_path=params_path)
+    model = llm.backend.model
+    types, calls, errors, parse_errors, prompts = Counter(), 0, 0, 0, 0
+    rows = read_jsonl(inp)
+    with atomic_path(out) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f, tqdm(total=total, desc="regenerate", unit="prompt") as bar:
+            while chunk := list(itertools.islice(rows, CHUNK)):
+                results = llm.chat([conversation(template, r) for r in chunk], task="regenerate")
+                for row, comps in zip(chunk, results):
+                    cands = candidates(row, comps, model, keep_analysis)
+                    prompts += 1
+                    for c in cands:
+                        types[c["candidate_type"]] += 1
+                        if c["candidate_type"] == "regenerated":
+                            calls += 1
+                            errors += c["gen_error"] is not None
+                            parse_errors += c["parse_error"]
+                        f.write(json.dumps(c, ensure_ascii=False) + "\n")
+                bar.update(len(chunk))
+        error_rate = errors / calls if calls else 0.0
+        if error_rate > max_error_rate:
+            raise StageError(f"regenerate: {errors} of {calls} generations failed ({error_rate:.1%}), above "
+                             f"regenerate.max_error_rate={max_error_rate:.1%}; nothing written. "
+                             f"Check the safety_model role (stats: {llm.stats()})")
+        validate_file(tmp, "candidates", name=out)
+
+    report = {"prompts": prompts, "candidates": sum(types.values()),
+              "candidate_types": {k: types[k] for k in ("original", "original_negative", "regenerated")},
+              "gen_errors": errors, "error_rate": round(error_rate, 4), "parse_errors": parse_errors,
+              "parse_error_rate": round(parse_errors / max(1, calls - errors), 4),
+              "keep_analysis": keep_analysis, "llm": {"safety_model": llm.stats()}}
+    write_json(metrics, report)
+    return report
+
+
+@click.command(help=__doc__)
+def cli():
+    r = run()
+    click.echo(f"regenerate: {r['prompts']} prompts -> {r['candidates']} candidates "
+               f"({r['gen_errors']} generation errors, {r['parse_errors']} unparsed) -> {OUTPUT}", err=True)
