@@ -109,8 +109,11 @@ class ChatServer:
 
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(n)
+                if len(raw) < n:  # client died mid-request (e.g. SIGKILL): nothing to count or answer
+                    return
                 try:
-                    body = json.loads(self.rfile.read(n) or b"{}")
+                    body = json.loads(raw or b"{}")
                 except ValueError:
                     return self._send(400, b'{"error": {"message": "bad json"}}')
                 if self.path.rstrip("/") != "/v1/chat/completions":
