@@ -99,98 +99,88 @@ class LLM:
         gen = self.gen_config(**overrides)
         convs = [list(c) for c in convs]
         out: list[list[Completion | None]] = [[None] * gen.n for _ in convs]
-        for s in range(gen.n):
-            keys = [cache_mod.chat_key(self.backend.name, self.model_id, c, gen.key(), s) for c in convs]
-            if self._cache is not None:
-                hits = self._cache.get_many(keys)
-                for i, k in enumerate(keys):
-                    if k in hits:
-                        v = hits[k]
-                        out[i][s] = Completion(v["text"], cached=True, tokens_in=v.get("tokens_in", 0),
-                                               tokens_out=v.get("tokens_out", 0), meta=v.get("meta", {}))
-                        self._stats["cache_hits"] += 1
-            # one backend request per distinct missing key
-            todo: dict[str, list[int]] = {}
-            for i, k in enumerate(keys):
-                if out[i][s] is None:
-                    todo.setdefault(k, []).append(i)
-            if todo:
-                self._run(list(todo.items()), convs, gen, task, s, out)
-        return out  # type: ignore[return-value]
 
-    def _run(self, todo, convs, gen, task, s, out) -> None:
-        writer, done = _Writer(self._cache, getattr(self.backend, "flush_items", FLUSH_ITEMS)), set()
+        def from_cache(v: dict) -> Completion:
+            return Completion(v["text"], cached=True, tokens_in=v.get("tokens_in", 0),
+                              tokens_out=v.get("tokens_out", 0), meta=v.get("meta", {}))
 
-        def record(j: int, comp: Completion) -> None:
-            if j in done:
-                return
-            done.add(j)
-            key, idxs = todo[j]
-            for i in idxs:
-                out[i][s] = comp
+        def on_result(comp: Completion) -> dict | None:
             self._stats["tokens_in"] += comp.tokens_in
             self._stats["tokens_out"] += comp.tokens_out
             if comp.error is None and comp.text is not None:
-                writer.add(key, {"text": comp.text, "tokens_in": comp.tokens_in,
-                                 "tokens_out": comp.tokens_out, "meta": comp.meta})
+                return {"text": comp.text, "tokens_in": comp.tokens_in, "tokens_out": comp.tokens_out,
+                        "meta": comp.meta}
+            return None  # failures are not cached: a re-run retries them
 
-        self.backend.on_result = record
-        self._stats["calls"] += len(todo)
-        t0 = time.monotonic()
-        try:
-            results = self.backend.generate([convs[idxs[0]] for _, idxs in todo], gen, task, sample_index=s)
-            if len(results) != len(todo):
-                raise RuntimeError(f"{self.backend.name} backend returned {len(results)} completions "
-                                   f"for {len(todo)} conversations")
-            for j, comp in enumerate(results):
-                record(j, comp)
-        finally:
-            self._stats["seconds"] += time.monotonic() - t0
-            self.backend.on_result = None
-            writer.flush()
+        for s in range(gen.n):
+            keys = [cache_mod.chat_key(self.backend.name, self.model_id, c, gen.key(), s) for c in convs]
+            got = self._cached(keys, from_cache, on_result, lambda idx, s=s: self.backend.generate(
+                [convs[i] for i in idx], gen, task, sample_index=s))
+            for i, comp in enumerate(got):
+                out[i][s] = comp
+        return out  # type: ignore[return-value]
 
     def loglik(self, texts: list[str], max_tokens: int | None = None) -> list[dict[str, float]]:
         """Per text {nll_sum, n_tokens, ppl}; cached like chat (key: backend, model, text, max_tokens)."""
         opts = {"max_tokens": max_tokens}
         keys = [cache_mod.loglik_key(self.backend.name, self.model_id, t, opts) for t in texts]
-        out: list[dict | None] = [None] * len(texts)
+
+        def on_result(value: dict) -> dict:
+            self._stats["tokens_in"] += int(value.get("n_tokens", 0))
+            return value
+
+        return self._cached(keys, lambda v: v, on_result,
+                            lambda idx: self.backend.loglik([texts[i] for i in idx], max_tokens=max_tokens))
+
+    def _cached(self, keys: list[str], from_cache, on_result, call) -> list:
+        """Results for `keys`: cache hits first, then one backend request per distinct missing key.
+
+        `call(indices)` asks the backend for those inputs; each result (also those the backend reports early
+        through `on_result`, for resume) goes to every index sharing its key, to the stats via
+        `on_result(value)`, and to the cache when `on_result` returns what to store.
+        """
+        out: list = [None] * len(keys)
         if self._cache is not None:
             hits = self._cache.get_many(keys)
             for i, k in enumerate(keys):
                 if k in hits:
-                    out[i] = hits[k]
+                    out[i] = from_cache(hits[k])
                     self._stats["cache_hits"] += 1
         todo: dict[str, list[int]] = {}
         for i, k in enumerate(keys):
             if out[i] is None:
                 todo.setdefault(k, []).append(i)
         if not todo:
-            return out  # type: ignore[return-value]
+            return out
         items = list(todo.items())
         writer, done = _Writer(self._cache, getattr(self.backend, "flush_items", FLUSH_ITEMS)), set()
 
-        def record(j: int, value: dict) -> None:
+        def record(j: int, value) -> None:
             if j in done:
                 return
             done.add(j)
             key, idxs = items[j]
             for i in idxs:
                 out[i] = value
-            self._stats["tokens_in"] += int(value.get("n_tokens", 0))
-            writer.add(key, value)
+            stored = on_result(value)
+            if stored is not None:
+                writer.add(key, stored)
 
         self.backend.on_result = record
         self._stats["calls"] += len(items)
         t0 = time.monotonic()
         try:
-            results = self.backend.loglik([texts[idxs[0]] for _, idxs in items], max_tokens=max_tokens)
+            results = call([idxs[0] for _, idxs in items])
+            if len(results) != len(items):
+                raise RuntimeError(f"{self.backend.name} backend returned {len(results)} results "
+                                   f"for {len(items)} inputs")
             for j, value in enumerate(results):
                 record(j, value)
         finally:
             self._stats["seconds"] += time.monotonic() - t0
             self.backend.on_result = None
             writer.flush()
-        return out  # type: ignore[return-value]
+        return out
 
     def stats(self) -> dict[str, Any]:
         st = dict(self._stats)
