@@ -65,7 +65,7 @@ def group():
 
 
 def main(argv=None):
-    from stages.io import InputError
+    from stages.io import InputError, StageError
 
     try:
         group.main(args=argv, standalone_mode=False)
@@ -75,11 +75,11 @@ def main(argv=None):
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except InputError as e:
+    except (InputError, StageError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
-    except Exception as e:  # schema failures and stage errors carry their own clear message
-        if type(e).__name__ in ("ValidationError", "StageError"):
+    except Exception as e:  # schema failures carry their own clear message (matched by name: no GE import here)
+        if type(e).__name__ == "ValidationError":
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
         raise

@@ -20,6 +20,21 @@ class InputError(Exception):
         super().__init__(f"{where}: {what}{message}")
 
 
+class StageError(RuntimeError):
+    """The stage ran but its result is unusable (stages.cli reports it and exits 2)."""
+
+
+def check_error_budget(stage: str, errors: int, calls: int, max_rate: float, what: str, role: str,
+                       stats: dict) -> float:
+    """Share of failed model calls; StageError (nothing is written) when it exceeds `max_rate`."""
+    rate = errors / calls if calls else 0.0
+    if rate > max_rate:
+        raise StageError(f"{stage}: {errors} of {calls} {what} failed ({rate:.1%}), above "
+                         f"{stage}.max_error_rate={max_rate:.1%}; nothing written. "
+                         f"Check the {role} role (stats: {stats})")
+    return rate
+
+
 def _remove_stale_temps(path: Path) -> None:
     """Delete temp files of `path` left by a killed writer (their pid, in the name, is gone)."""
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):

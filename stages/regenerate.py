@@ -27,7 +27,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from stages.io import atomic_path, read_jsonl, write_json
+from stages.io import atomic_path, check_error_budget, read_jsonl, write_json
 from stages.params import section
 from stages.parsing import parse_analysis_answer
 from stages.prompts import load_template, render
@@ -39,10 +39,6 @@ METRICS = "metrics/regenerate.json"
 CHUNK = 256
 TAGS = {"zh": ("分析：", "回答："), "en": ("Analysis:", "Answer:")}
 LANG_NAME = {"zh": "Chinese (简体中文)", "en": "English"}
-
-
-class StageError(RuntimeError):
-    """The stage ran but its result is unusable (stages.cli reports it and exits 2)."""
 
 
 def conversation(template, row: dict) -> list[dict]:
@@ -110,11 +106,8 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
                             parse_errors += c["parse_error"]
                         f.write(json.dumps(c, ensure_ascii=False) + "\n")
                 bar.update(len(chunk))
-        error_rate = errors / calls if calls else 0.0
-        if error_rate > max_error_rate:
-            raise StageError(f"regenerate: {errors} of {calls} generations failed ({error_rate:.1%}), above "
-                             f"regenerate.max_error_rate={max_error_rate:.1%}; nothing written. "
-                             f"Check the safety_model role (stats: {llm.stats()})")
+        error_rate = check_error_budget("regenerate", errors, calls, max_error_rate, "generations",
+                                        "safety_model", llm.stats())
         validate_file(tmp, "candidates", name=out)
 
     report = {"prompts": prompts, "candidates": sum(types.values()),

@@ -25,7 +25,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from stages.io import InputError, read_jsonl, require, write_json, write_jsonl
+from stages.io import InputError, check_error_budget, read_jsonl, require, write_json, write_jsonl
 from stages.params import PARAMS_FILE, section
 from stages.parsing import parse_instruction_score, parse_response_scores
 from stages.prompts import load_template, render
@@ -165,14 +165,9 @@ def score(candidates=CANDIDATES, out=FEATURES, metrics=METRICS, params_path=PARA
                       "judge_raw": rraw, "instruction_raw": iraw, "score_parse_error": bool(rerr or ierr)})
     instr_errors = sum(1 for v in instr_of.values() if v[2])
     calls = len(prompts) + len(pairs)
-    error_rate = (judge_errors["instruction"] + judge_errors["response"]) / calls if calls else 0.0
-    max_error_rate = float(params.get("max_error_rate", 0.05))
-    if error_rate > max_error_rate:
-        from stages.regenerate import StageError
-
-        raise StageError(f"score: {judge_errors} judge calls failed ({error_rate:.1%} of {calls}), above "
-                         f"score.max_error_rate={max_error_rate:.1%}; nothing written. "
-                         f"Check the judge role (stats: {judge.stats()})")
+    error_rate = check_error_budget("score", judge_errors["instruction"] + judge_errors["response"], calls,
+                                    float(params.get("max_error_rate", 0.05)), f"judge calls {judge_errors}",
+                                    "judge", judge.stats())
 
     _validate_rows(feats, "features", str(out))
     write_jsonl(out, feats)

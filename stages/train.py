@@ -24,7 +24,7 @@ import click
 import yaml
 
 from stages.base_model import atomic_dir
-from stages.io import InputError, atomic_open, read_json, read_jsonl, write_json
+from stages.io import InputError, StageError, atomic_open, read_json, read_jsonl, write_json
 from stages.params import load_yaml
 
 RECIPES = Path(__file__).resolve().parent / "recipes"
@@ -42,10 +42,6 @@ KEYS = {
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
                    "tokenizer.model", "vocab.json", "merges.txt", "generation_config.json")
 LOG_FILES = ("trainer_log.jsonl", "trainer_state.json", "train_results.json", "all_results.json")
-
-
-class StageError(Exception):
-    """Training failed; the message says where to look."""
 
 
 def load_recipe(name: str) -> dict:

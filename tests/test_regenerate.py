@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from stages.llm import Completion
-from stages.regenerate import StageError, candidates, run
+from stages.io import StageError
+from stages.regenerate import candidates, run
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = {"backend": "rules", "model": "rules-v1"}

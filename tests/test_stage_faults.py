@@ -205,7 +205,7 @@ def test_score_judge_without_retries_keeps_null_rows(tmp_path, monkeypatch, tiny
 
 def test_score_fails_above_error_budget_and_writes_nothing(tmp_path, monkeypatch, tiny_llama):
     score_mod = pytest.importorskip("stages.score")
-    from stages.regenerate import StageError
+    from stages.io import StageError
 
     with ChatServer(delay=0.002, fault_rate=0.2, seed=4, hang=1.0, responder=judge_answer) as srv:
         setup_score(tmp_path, monkeypatch, tiny_llama, role(srv.url, max_retries=0))
