@@ -20,7 +20,7 @@ import click
 
 from stages import taxonomy
 from stages.evaluate import clean
-from stages.io import InputError, read_jsonl, write_json, write_jsonl
+from stages.io import InputError, iter_records, require, write_json, write_jsonl
 from stages.loaders import load
 from stages.params import section
 
@@ -35,10 +35,8 @@ def norm(prompt: str) -> str:
 def training_prompts(paths: list[str]) -> set[str]:
     seen = set()
     for p in paths:
-        for i, r in enumerate(read_jsonl(p), 1):
-            if not isinstance(r.get("prompt"), str):
-                raise InputError(p, "missing or not a string", line=i, field="prompt")
-            seen.add(norm(r["prompt"]))
+        for i, r in iter_records(p):
+            seen.add(norm(require(r, "prompt", p, i, allow_empty=True)))
     return seen
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from stages import evaluate as ev
-from stages.io import InputError, read_jsonl
+from stages.io import iter_records, require
 from stages.llm.roles import get_llm
 from stages.params import section
 from stages.prompts import render
@@ -37,11 +37,11 @@ def verdict(judge_output: str | None) -> str:
 
 
 def load_set(path=DATA) -> list[dict]:
-    rows = list(read_jsonl(path))
-    for i, r in enumerate(rows, 1):
+    rows = []
+    for i, r in iter_records(path):
         for f in ("id", "category", "prompt"):
-            if not isinstance(r.get(f), str) or not r[f].strip():
-                raise InputError(path, "missing or empty", line=i, field=f)
+            require(r, f, path, i)
+        rows.append(r)
     return rows
 
 

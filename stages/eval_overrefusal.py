@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from stages import evaluate as ev
-from stages.io import InputError, read_jsonl
+from stages.io import InputError, iter_records, require
 from stages.llm.roles import get_llm
 from stages.params import section
 from stages.prompts import render
@@ -32,10 +32,9 @@ def verdict(text: str | None) -> str | None:
 
 def load_prompts(path, limit: int | None = None) -> list[dict]:
     rows = []
-    for i, r in enumerate(read_jsonl(path), 1):
+    for i, r in iter_records(path):
         for f in ("id", "prompt"):
-            if not isinstance(r.get(f), str) or not r[f].strip():
-                raise InputError(path, "missing or empty", line=i, field=f)
+            require(r, f, path, i)
         if r.get("lang") not in ("zh", "en"):
             raise InputError(path, f"expected zh or en, got {r.get('lang')!r}", line=i, field="lang")
         rows.append(r)

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from stages import evaluate as ev
-from stages.io import InputError, read_jsonl
+from stages.io import InputError, iter_records, require
 from stages.params import section
 
 TASK = ev.load_task("responsibility")
@@ -68,9 +68,8 @@ def parse(response: str | None) -> str:
 
 def load_mc(path, limit: int | None = None) -> list[dict]:
     rows = []
-    for i, r in enumerate(read_jsonl(path), 1):
-        if not isinstance(r.get("prompt"), str) or not r["prompt"].strip():
-            raise InputError(path, "missing or empty", line=i, field="prompt")
+    for i, r in iter_records(path):
+        require(r, "prompt", path, i)
         if r.get("label") not in GOLD:
             raise InputError(path, f"expected 回复1 or 回复2, got {r.get('label')!r}", line=i, field="label")
         meta = r.get("meta_info") or {}

@@ -20,7 +20,7 @@ import click
 import numpy as np
 import yaml
 
-from stages.io import InputError, atomic_open, read_jsonl, write_json, write_jsonl
+from stages.io import InputError, atomic_open, iter_records, read_jsonl, require, write_json, write_jsonl
 
 TASKS_DIR = Path(__file__).with_name("eval_tasks")
 QUEUE = Path("data/review/queue.jsonl")
@@ -171,10 +171,9 @@ def load_labels(path=LABELS) -> dict[str, dict]:
     if not path.exists():
         return {}
     labels = {}
-    for i, row in enumerate(read_jsonl(path), 1):
+    for i, row in iter_records(path):
         for f in ("key", "label"):
-            if not isinstance(row.get(f), str):
-                raise InputError(path, "missing or non-string field", line=i, field=f)
+            require(row, f, path, i, allow_empty=True)
         labels[row["key"]] = row
     return labels
 

@@ -98,28 +98,40 @@ def write_json(path, obj: Any, indent: int | None = 2) -> None:
         f.write("\n")
 
 
-def read_jsonl(path) -> Iterator[dict]:
-    """Stream records of a JSONL file; blank lines are skipped, anything else must be a JSON object."""
+def iter_jsonl(path, name=None, bom: bool = False) -> Iterator[tuple[int, Any]]:
+    """(line number, value) of a JSONL file, streamed; blank lines are skipped. `name`: the path shown
+    in errors (e.g. the final name of a temp file); `bom`: allow a UTF-8 byte-order mark on line 1."""
     path = Path(path)
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    with f:
+    name = path if name is None else name
+    if not path.is_file():
+        raise InputError(name, "file not found")
+    with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode("utf-8-sig" if bom and lineno == 1 else "utf-8")
             except UnicodeDecodeError as e:
-                raise InputError(path, f"invalid UTF-8 at byte {e.start}", line=lineno) from None
+                raise InputError(name, f"invalid UTF-8 at byte {e.start}", line=lineno) from None
             if not text.strip():
                 continue
             try:
-                obj = json.loads(text)
+                value = json.loads(text)
             except json.JSONDecodeError as e:
-                raise InputError(path, f"invalid JSON: {e.msg} (column {e.colno})", line=lineno) from None
-            if not isinstance(obj, dict):
-                raise InputError(path, f"expected a JSON object, got {type(obj).__name__}", line=lineno)
-            yield obj
+                raise InputError(name, f"invalid JSON: {e.msg} (column {e.colno})", line=lineno) from None
+            yield lineno, value
+
+
+def iter_records(path) -> Iterator[tuple[int, dict]]:
+    """(line number, record) of a JSONL file whose every non-blank line must be a JSON object."""
+    for lineno, obj in iter_jsonl(path):
+        if not isinstance(obj, dict):
+            raise InputError(path, f"expected a JSON object, got {type(obj).__name__}", line=lineno)
+        yield lineno, obj
+
+
+def read_jsonl(path) -> Iterator[dict]:
+    """Stream the records of a JSONL file (see iter_records)."""
+    for _, obj in iter_records(path):
+        yield obj
 
 
 def read_json(path) -> Any:

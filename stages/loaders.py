@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from stages import taxonomy
-from stages.io import InputError
+from stages.io import InputError, iter_jsonl
 
 MAX_PROMPT_CHARS = 16_000
 SAFETY_FORMATS = ["safety_prompts", "safetybench_test", "safetybench_dev", "cvalues_comparison", "cvalues_mc",
@@ -129,7 +129,7 @@ def iter_list(path) -> Iterator[tuple[int, object]]:
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     if not head.startswith(b"["):
-        yield from iter_jsonl(path)
+        yield from iter_jsonl(path, bom=True)
         return
     doc = _Doc(path)
     pos, _ = doc.start()
@@ -169,25 +169,6 @@ def iter_grouped(path) -> Iterator[tuple[int, str, object]]:
             return doc.end(pos + 1)
         else:
             doc.error(pos, "expected ',' or '}'")
-
-
-def iter_jsonl(path) -> Iterator[tuple[int, object]]:
-    """(line, value) of a JSONL file, streamed; blank lines skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-            except UnicodeDecodeError as e:
-                raise InputError(path, f"invalid UTF-8 at byte {e.start} of the line", line=lineno) from None
-            if not text.strip():
-                continue
-            try:
-                yield lineno, json.loads(text)
-            except json.JSONDecodeError as e:
-                raise InputError(path, f"invalid JSON: {e.msg} (column {e.colno})", line=lineno) from None
 
 
 # ---------------------------------------------------------------- field access

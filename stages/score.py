@@ -25,7 +25,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from stages.io import InputError, check_error_budget, read_jsonl, require, write_json, write_jsonl
+from stages.io import InputError, check_error_budget, iter_records, require, write_json, write_jsonl
 from stages.params import PARAMS_FILE, section
 from stages.parsing import parse_instruction_score, parse_response_scores
 from stages.prompts import load_template, render
@@ -46,7 +46,7 @@ def _validate_rows(rows, schema, source):
 
 def load_candidates(path) -> list[dict]:
     rows = []
-    for line, row in enumerate(read_jsonl(path), 1):
+    for line, row in iter_records(path):
         require(row, "id", path, line)
         require(row, "cand_id", path, line)
         require(row, "prompt", path, line)

@@ -27,7 +27,7 @@ import click
 import duckdb
 import pyarrow as pa
 
-from stages.io import InputError, read_json, read_jsonl, write_json
+from stages.io import InputError, iter_jsonl, read_json, read_jsonl, write_json
 from stages.params import PARAMS_FILE, load_params
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -86,7 +86,7 @@ def eval_prompts(path) -> list[str]:
             raise InputError(path, "expected a JSON list of records")
         rows = enumerate(records, 1)
     else:
-        rows = enumerate(read_jsonl(path), 1)
+        rows = iter_jsonl(path)
     out = []
     for i, rec in rows:
         if not isinstance(rec, dict):

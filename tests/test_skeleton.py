@@ -3,6 +3,7 @@ import json
 import pytest
 
 from stages.io import InputError, atomic_open, read_jsonl, write_jsonl
+from stages.eval_overrefusal import load_prompts
 from stages.prompts import fence, render, unfence
 
 
@@ -14,6 +15,14 @@ def test_read_jsonl_names_file_and_line(tmp_path):
     with pytest.raises(InputError) as e:
         next(it)
     assert str(e.value).startswith(f"{p}:3: invalid JSON")
+
+
+def test_record_errors_cite_the_file_line_not_the_record_count(tmp_path):
+    p = tmp_path / "benign.jsonl"
+    p.write_text('{"id": "a", "prompt": "hi", "lang": "en"}\n\n\n{"id": "b", "prompt": " ", "lang": "en"}\n',
+                 encoding="utf-8")
+    with pytest.raises(InputError, match=r"benign.jsonl:4: field 'prompt': empty"):
+        load_prompts(p)
 
 
 def test_read_jsonl_invalid_utf8(tmp_path):

@@ -203,7 +203,7 @@ def _is_json_list(path: Path) -> bool:
 
 def _iter_file(path: Path, name) -> Iterator[tuple[int, object]]:
     """(record number, record) of a JSON list file, or (line number, record) of a JSONL file."""
-    from stages.io import InputError, read_json
+    from stages.io import InputError, iter_jsonl, read_json
 
     if _is_json_list(path):
         try:
@@ -212,17 +212,7 @@ def _iter_file(path: Path, name) -> Iterator[tuple[int, object]]:
             raise InputError(name, e.reason, line=e.line) from None
         yield from enumerate(data, 1)
         return
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise InputError(name, f"invalid UTF-8 at byte {e.start}", line=lineno) from None
-            if text.strip():
-                try:
-                    yield lineno, json.loads(text)
-                except json.JSONDecodeError as e:
-                    raise InputError(name, f"invalid JSON: {e.msg} (column {e.colno})", line=lineno) from None
+    yield from iter_jsonl(path, name)
 
 
 def validate_file(path, schema: str, name=None) -> int:
