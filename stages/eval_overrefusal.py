@@ -52,8 +52,10 @@ def rates(rows: list[dict]) -> dict:
         groups = defaultdict(list)
         for r in judged:
             groups[r.get(key) or "none"].append(r["pred"] == "refusal")
-        block = {g: {"refusal_rate": ev.rate_stderr(v)[0], "stderr": ev.rate_stderr(v)[1], "n": len(v)}
-                 for g, v in sorted(groups.items())}
+        block = {}
+        for g, v in sorted(groups.items()):
+            rate, stderr = ev.rate_stderr(v)
+            block[g] = {"refusal_rate": rate, "stderr": stderr, "n": len(v)}
         out["by_" + key] = block
     for lang in ("zh", "en"):  # flat per-language rates (DESIGN metrics keys)
         b = out["by_lang"].get(lang)

@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 from stages.llm.base import GenConfig
@@ -148,7 +147,7 @@ json.dump([[c.text for c in row] for row in out], open(sys.argv[2], "w"))
 
 
 def test_killed_run_resumes_without_repeating_finished_requests(tmp_path, monkeypatch):
-    from stages.llm import get_llm, roles
+    from stages.llm import get_llm
 
     concurrency = 4
     env = dict(os.environ, MSEED_LLM_CACHE=str(tmp_path / "resume.sqlite"))

@@ -34,7 +34,6 @@ def env_for(cache: Path) -> dict:
 
 
 def test_killed_regenerate_resumes_from_cache_with_identical_output(tmp_path, monkeypatch):
-    from stages.llm import roles
     from stages.regenerate import run
 
     rows = [prow(i) for i in range(ROWS)]
