@@ -22,26 +22,12 @@ from pathlib import Path
 
 from stages import taxonomy
 from stages.io import InputError, iter_jsonl
+from stages.text import detect_lang
 
 MAX_PROMPT_CHARS = 16_000
 SAFETY_FORMATS = ["safety_prompts", "safetybench_test", "safetybench_dev", "cvalues_comparison", "cvalues_mc",
                   "cvalues_responsibility", "seval", "mseed"]
 GENERAL_FORMATS = ["alpaca", "sharegpt"]
-
-# ---------------------------------------------------------------- language
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
-
-
-def detect_lang(text: str, default: str = "en") -> str:
-    """zh when CJK characters make up >= 30% of the text's words (one CJK char ~ one word ~ 4 Latin letters)."""
-    cjk = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text)) / 4
-    if cjk + latin == 0:
-        return default
-    return "zh" if cjk / (cjk + latin) >= 0.3 else "en"
-
 
 # ---------------------------------------------------------------- reading
 

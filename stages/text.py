@@ -7,7 +7,7 @@ shorter than n yields one n-gram (all its tokens) so short prompts still compare
 - `tokens`, `ngrams`, `hashed_ngrams`, `jaccard`: exact n-gram sets and their overlap.
 - `NearDupIndex`: MinHash + LSH banding to find candidates, exact Jaccard to confirm them.
 - `distinct_n`, `mean_pairwise_similarity`: diversity measures over a list of texts.
-- `detect_lang`: 'zh' when CJK characters dominate, else 'en'.
+- `detect_lang`: 'zh' when CJK characters make up >= 30% of the words, else 'en' (collect and augment).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import xxhash
 
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]|[^\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
 
 
 def tokens(text: str) -> list[str]:
@@ -48,10 +49,13 @@ def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b)
 
 
-def detect_lang(text: str) -> str:
+def detect_lang(text: str, default: str = "en") -> str:
+    """zh when CJK characters make up >= 30% of the text's words (one CJK char ~ one word ~ 4 Latin letters)."""
     cjk = len(_CJK.findall(text or ""))
-    latin_words = len(re.findall(r"[A-Za-z]+", text or ""))
-    return "zh" if cjk >= max(1, latin_words) else "en"
+    latin = len(_LATIN.findall(text or "")) / 4
+    if cjk + latin == 0:
+        return default
+    return "zh" if cjk / (cjk + latin) >= 0.3 else "en"
 
 
 _PRIME = (1 << 61) - 1
