@@ -135,18 +135,10 @@ def clean(*paths) -> None:
 
 
 def validate_predictions(rows: list[dict], source: str) -> None:
-    """Check rows against the `predictions` schema (stages.schemas, when present)."""
-    try:
-        from stages.schemas import validate_rows
-    except ImportError:
-        validate_rows = None
-    if validate_rows is not None:
-        validate_rows(rows, "predictions", source)
-        return
-    for i, r in enumerate(rows, 1):
-        for f in ("id", "model", "task", "raw", "pred", "gold", "correct"):
-            if f not in r:
-                raise InputError(source, "missing required field", line=i, field=f)
+    """Check rows against the `predictions` schema (its Great Expectations suite)."""
+    from stages.schemas import validate_rows
+
+    validate_rows(rows, "predictions", source)
 
 
 def write_predictions(path, rows: list[dict]) -> None:

@@ -29,19 +29,12 @@ from stages.io import InputError, check_error_budget, iter_records, require, wri
 from stages.params import PARAMS_FILE, section
 from stages.parsing import parse_instruction_score, parse_response_scores
 from stages.prompts import load_template, render
+from stages.schemas import validate_rows
 
 CANDIDATES = "data/regenerate/candidates.jsonl"
 FEATURES = "data/score/features.jsonl"
 METRICS = "metrics/score.json"
 CHUNK = 256  # conversations per LLM call (progress granularity; the LLM layer batches inside)
-
-
-def _validate_rows(rows, schema, source):
-    try:
-        from stages.schemas import validate_rows
-    except ImportError:  # schemas module not available yet
-        return
-    validate_rows(rows, schema, source)
 
 
 def load_candidates(path) -> list[dict]:
@@ -169,7 +162,7 @@ def score(candidates=CANDIDATES, out=FEATURES, metrics=METRICS, params_path=PARA
                                     float(params.get("max_error_rate", 0.05)), f"judge calls {judge_errors}",
                                     "judge", judge.stats())
 
-    _validate_rows(feats, "features", str(out))
+    validate_rows(feats, "features", str(out))
     write_jsonl(out, feats)
     m = {
         "rows": len(feats), "prompts": len(prompts), "judge_pairs": len(pairs),

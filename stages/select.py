@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from stages.io import InputError, iter_jsonl, read_json, read_jsonl, write_json
 from stages.params import PARAMS_FILE, load_params
+from stages.schemas import validate_file
 
 SQL_DIR = Path(__file__).with_name("sql")
 FEATURES = "data/score/features.jsonl"
@@ -165,7 +166,7 @@ def _write_outputs(con, out_dir: Path, system: str, clock: _Clock) -> dict:
             with open(tmp, "w", encoding="utf-8") as f:
                 f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in lineage)
             clock.lap("write")
-            _validate_file(tmp, "selected", tmp_dir / "selected.jsonl")
+            validate_file(tmp, "selected", name=tmp_dir / "selected.jsonl")
             clock.lap("validate")
         shutil.rmtree(out_dir, ignore_errors=True)
         tmp_dir.rename(out_dir)
@@ -174,14 +175,6 @@ def _write_outputs(con, out_dir: Path, system: str, clock: _Clock) -> dict:
         raise
     return {"sft_rows": sum(1 for r in lineage if r["split"] == "sft"),
             "general_rows": sum(1 for r in lineage if r["split"] == "general"), "pref_pairs": len(pref)}
-
-
-def _validate_file(path, schema, name):
-    try:
-        from stages.schemas import validate_file
-    except ImportError:  # schemas module not available
-        return
-    validate_file(path, schema, name=name)
 
 
 def select(features=FEATURES, general=GENERAL, newsafety=NEWSAFETY, out_dir=OUT_DIR, metrics=METRICS,
