@@ -23,8 +23,7 @@ from pathlib import Path
 import click
 import yaml
 
-from stages.base_model import atomic_dir
-from stages.io import InputError, StageError, atomic_open, read_json, read_jsonl, write_json
+from stages.io import InputError, StageError, atomic_dir, atomic_open, read_json, read_jsonl, write_json
 from stages.params import load_yaml
 
 RECIPES = Path(__file__).resolve().parent / "recipes"
