@@ -164,14 +164,21 @@ class _Reads(ast.NodeVisitor):
             self.read(t, "keys", child.lineno)
         else:
             self.read(t, "value", child.lineno)
-        if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) and child.func.attr == "get" \
-                and len(child.args) > 1 and isinstance(child.args[1], ast.Constant):
-            self.defaults.append((t, child.args[1].value, child.lineno))
-        if isinstance(child, ast.Call):  # a tracked .get(key, default): only the default is left to visit
-            for a in child.args[1:] + [k.value for k in child.keywords]:
-                self._visit_child(child, a)
-        elif not isinstance(child, (ast.Name, ast.Subscript)):
-            self.visit(child)
+        self._visit_inside(child, t)
+
+    def _visit_inside(self, node, path):
+        """The parts of a tracked expression that are not the tracked chain itself (e.g. a default)."""
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            if len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+                self.defaults.append((path, node.args[1].value, node.lineno))
+            for a in node.args[1:] + [k.value for k in node.keywords]:
+                self._visit_child(node, a)
+        elif isinstance(node, ast.Call):
+            for a in node.args[1:] + [k.value for k in node.keywords]:
+                self._visit_child(node, a)
+        elif isinstance(node, ast.BoolOp):
+            for v in node.values:
+                self._visit_child(node, v)
 
     def _bind(self, target, value_path):
         if isinstance(target, ast.Name) and value_path is not None:
@@ -183,7 +190,7 @@ class _Reads(ast.NodeVisitor):
         value = node.value
         for target in node.targets:
             if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
-                for t, v in zip(target.elts, value.elts):
+                for t, v in zip(target.elts, value.elts, strict=True):
                     self._bind(t, self.track(v))
             else:
                 self._bind(target, self.track(value))
@@ -192,19 +199,12 @@ class _Reads(ast.NodeVisitor):
                 for v in value.elts:
                     if self.track(v) is None:
                         self._visit_child(node, v)
-                    else:
-                        self._defaults_in(v)
+                    else:  # bound to a name: the read is recorded where the name is used
+                        self._visit_inside(v, self.track(v))
             else:
                 self._visit_child(node, value)
         else:
-            self._defaults_in(value)
-
-    def _defaults_in(self, value):
-        # `x = p.get("k", 3)` binds x (the read is recorded where x is used); keep its default
-        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "get" \
-                and len(value.args) > 1 and isinstance(value.args[1], ast.Constant):
-            self.defaults.append((self.track(value), value.args[1].value, value.lineno))
-        self.generic_visit(value)
+            self._visit_inside(value, self.track(value))
 
     def visit_For(self, node):
         t = self.track(node.iter)
