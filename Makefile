@@ -31,6 +31,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 repro: $(STAMP)
+	$(BIN)/python -m tests.dvc_static   # dvc.yaml declares every path/param/module each stage reads
 	$(BIN)/dvc repro
 
 test: $(STAMP) chromium
