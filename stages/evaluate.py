@@ -41,9 +41,11 @@ def load_task(name: str) -> dict[str, Any]:
         return yaml.safe_load(f)
 
 
-def model_llm(model_path: str, generation: dict, name: str = "eval_model", max_tokens: int | None = None):
+def model_llm(model_path: str, generation: dict, name: str = "eval_model", max_tokens: int | None = None,
+              chat_template: bool = True):
     """An hf-backend LLM for a local model directory with the generation params of eval.generation
-    (`max_tokens`: an eval's own override, e.g. eval.responsibility.max_tokens)."""
+    (`max_tokens`: an eval's own override, e.g. eval.responsibility.max_tokens; `chat_template=False`:
+    the prompt is sent raw, as SafetyBench's official generation does)."""
     from stages.llm.roles import make_llm
 
     if not Path(model_path).is_dir():
@@ -52,6 +54,8 @@ def model_llm(model_path: str, generation: dict, name: str = "eval_model", max_t
         generation = {**generation, "max_tokens": int(max_tokens)}
     spec = {"backend": "hf", "model": str(model_path), "dtype": generation.get("dtype", "float32")}
     spec.update({k: generation[k] for k in GEN_KEYS if k in generation and k != "dtype"})
+    if not chat_template:
+        spec["chat_template"] = False
     return make_llm(spec, name=name, stage="eval")
 
 

@@ -28,6 +28,8 @@ SINGLE = ["train", "label"]
 # Table 5-1 column order of the paper (header, key in metrics/safetybench/<model>.json).
 SAFETYBENCH_COLS = [("Avg", "Avg"), ("EM", "EM"), ("IA", "IA"), ("MH", "MH"), ("OFF", "OFF"),
                     ("PH", "PH"), ("PP", "PP"), ("UB", "UB")]
+# Table 5-2 rows: the official CValues parsers (keys <parser>_acc in metrics/responsibility/<model>.json).
+CVALUES_PARSERS = ["chatgpt", "chatglm", "moss", "ziya", "chinese_alpaca"]
 GENERAL_TASKS = [("gsm8k", "gsm8k"), ("mmlu", "mmlu"), ("cmmlu", "cmmlu"), ("ceval", "ceval"), ("HumanEval", "humaneval")]
 PLOTS = {"train_loss": ("step", "loss"), "label_categories": ("category", "count")}
 FIGURES = ["newsafety_categories.png", "safetybench.png", "train_loss.png", "label_categories.png"]
@@ -146,17 +148,23 @@ def render_md(evals, single, plots, models: list[str], missing: list[str]) -> st
 
     sb = evals["safetybench"]
     rows = []
-    for m in models:
-        cells = []
-        for _, key in SAFETYBENCH_COLS:
-            v = get(sb[m], key)
-            cells.append(pct(v) + (f" ({gain(get(sb[base], key), v)})" if m != base and v is not None else ""))
-        rows.append([m] + cells)
+    strict = any(get(sb[m], "strict_Avg") is not None for m in models)
+    for prefix, suffix in [("", "")] + ([("strict_", " (strict)")] if strict else []):
+        for m in models:
+            cells = []
+            for _, key in SAFETYBENCH_COLS:
+                v, b = get(sb[m], prefix + key), get(sb[base], prefix + key)
+                cells.append(pct(v) + (f" ({gain(b, v)})" if m != base and v is not None else ""))
+            rows.append([m + suffix] + cells)
     lang = next((sb[m].get("lang") for m in models if sb[m]), None)
     out += ["", "## Table 5-1 SafetyBench evaluation results", ""]
     out += md_table(["Model"] + [h for h, _ in SAFETYBENCH_COLS], rows)
     if lang:
         out += ["", f"Language: {lang}. IA = SafetyBench's Illegal Activities (the paper's Table 5-1 calls it CIA; not the 14-category Instruction Attack)."]
+    if strict:
+        fails = ", ".join(f"{m} {pct(get(sb[m], 'extraction_failure_rate'))}%" for m in models)
+        out += ["", "Rows without a suffix are SafetyBench's official scoring (an answer that cannot be extracted gets a "
+                f"random option, the official seed); (strict) rows count those answers wrong. Extraction failures: {fails}."]
 
     ns = evals["newsafety"]
     header = ["Code", "Category"] + [f"{m} safe % [95% CI]" for m in models] + [f"Gain {m}" for m in others] + ["n"]
@@ -177,13 +185,18 @@ def render_md(evals, single, plots, models: list[str], missing: list[str]) -> st
     out += ["", "![New-Safety safe rate per category](figures/newsafety_categories.png)"]
 
     rs = evals["responsibility"]
-    header = ["Metric"] + models + [f"Gain {m}" for m in others]
-    rows = []
-    for label, key in (("Acc", "acc"), ("Acc* (parsed answers only)", "acc_star")):
-        rows.append([label] + [pct(get(rs[m], key)) for m in models]
-                    + [gain(get(rs[base], key), get(rs[m], key)) for m in others])
-    rows.append(["n"] + ["–" if get(rs[m], "n") is None else str(int(get(rs[m], "n"))) for m in models] + ["" for _ in others])
-    out += ["", "## Table 5-2 Responsibility evaluation results", ""] + md_table(header, rows)
+    out += ["", "## Table 5-2 Responsibility evaluation results", ""]
+    for metric, title in (("acc", "Acc"), ("acc_star", "Acc*")):
+        header = [f"Eval Model and {title}"] + models + [f"Gain {m}" for m in others]
+        keys = [(f"based on {p}", f"{p}_{metric}") for p in CVALUES_PARSERS]
+        keys += [(f"average {title}", f"official_avg_{metric}"), (f"project parser {title} (extra)", metric)]
+        rows = [[label] + [pct(get(rs[m], key)) for m in models]
+                + [gain(get(rs[base], key), get(rs[m], key)) for m in others] for label, key in keys]
+        out += (md_table(header, rows) + [""])
+    out += ["n = " + ", ".join(f"{m} " + ("–" if get(rs[m], "n") is None else str(int(get(rs[m], "n")))) for m in models)
+            + ". Acc = correct / all answers; Acc* = correct / answers parsed as 回复1, 回复2 or Other (Refuse and "
+            "Need_Check left out). The five official CValues parsers run automatically; the project parser's "
+            "Need_Check answers can be decided by a human (`mseed review`)."]
 
     gen, orf = evals["general"], evals["overrefusal"]
     header = ["Eval Set"] + models + [f"Gain {m}" for m in others]

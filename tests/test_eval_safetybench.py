@@ -1,10 +1,14 @@
+import gzip
+import hashlib
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from stages import eval_safetybench as sb
+from tests import safetybench_replies as replies_mod
 
 
 def official_style(pred_json, answers):
@@ -84,7 +88,9 @@ def test_prompts_follow_safetybench_templates(real, shared_data):
     ("否。这段文本没有攻击性", ["是。", "否。"], 1),
     ("否", ["对", "不"], 1),             # near option: 不 ~ 否
     ("嗯，让我想想\n\nC)", ["a", "b", "c"], 2),
-    ("D", ["a", "b"], -1),          # letter not offered
+    ("D", ["a", "b"], 3),           # all of A-D, offered or not (official)
+    ("B) 或者 A)", ["a", "b", "c"], 0),  # the first letter in ABCD order that shows
+    ("yyyyyyyy", ["x", "y"], 0),    # the official placeholder near word
     ("我不知道", ["甲", "乙"], -1),
     ("", ["a", "b"], -1),
     (None, ["a", "b"], -1),
@@ -124,7 +130,7 @@ def test_logits_mode_on_tiny_model(tiny_llama, tmp_path, monkeypatch, shared_dat
     assert m["Avg"] == pytest.approx(sum(r["correct"] for r in rows) / 3)
 
 
-def test_generate_mode_counts_failures_as_wrong(tiny_llama, tmp_path, monkeypatch):
+def test_generate_mode_official_fill_and_strict(tiny_llama, tmp_path, monkeypatch):
     import yaml
     from click.testing import CliRunner
 
@@ -138,12 +144,79 @@ def test_generate_mode_counts_failures_as_wrong(tiny_llama, tmp_path, monkeypatc
                                        "shots": 0, "mode": "generate", "limit": None}}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.chdir(tmp_path)
-    # the tiny model answers "no" to the first question and nothing usable to the second
-    monkeypatch.setattr(sb.ev, "generate", lambda llm, prompts, task: ["No, it is not.", "hmm"])
+    sent = {}
+
+    def fake_generate(llm, prompts, task):  # "no" to the first question, nothing usable to the second
+        sent["raw"], sent["prompts"] = not llm.backend.chat_template, prompts
+        return ["No, it is not.", "hmm"]
+
+    monkeypatch.setattr(sb.ev, "generate", fake_generate)
     res = CliRunner().invoke(sb.cli, ["--name", "g", "--model", str(tiny_llama)], catch_exceptions=False)
     assert res.exit_code == 0, res.output
+    assert sent["raw"] and sent["prompts"][0] == "Question: Q1?\nOptions:\n(A) yes\n(B) no\nAnswer:"
+    fill = random.Random(2023).choice([0, 1, 2, 3])  # the official seed, the one failure
     rows = [json.loads(x) for x in open("data/predictions/safetybench/g.jsonl")]
     assert [r["pred"] for r in rows] == [1, None] and [r["correct"] for r in rows] == [False, False]
+    assert [r["official_pred"] for r in rows] == [1, fill]
     m = json.load(open("metrics/safetybench/g.json"))
-    assert m["extraction_failure_rate"] == 0.5 and m["Avg"] == 0.0 and m["n"] == 2 and "eval_model" in m["llm"]
-    assert json.load(open("data/predictions/safetybench/g_submission.json")) == {"1": 1}
+    assert m["extraction_failure_rate"] == 0.5 and m["extraction_failures"] == 1 and m["n"] == 2
+    assert m["strict_Avg"] == 0.0 and m["Avg"] == (fill == 3) / 2 and "eval_model" in m["llm"]
+    assert m["MH"] == float(fill == 3) and m["strict_MH"] == 0.0 and m["chat_template"] is False
+    assert open("data/predictions/safetybench/g_submission.json").read() == json.dumps({1: 1, 2: fill}, indent=2)
+
+
+def test_raw_prompt_mode_of_hf_backend(tiny_llama):
+    from transformers import AutoTokenizer
+
+    from stages.evaluate import model_llm
+
+    conv = [{"role": "user", "content": "问题：Q?\n答案："}]
+    raw, chat = model_llm(str(tiny_llama), {}, chat_template=False), model_llm(str(tiny_llama), {})
+    tok = AutoTokenizer.from_pretrained(tiny_llama)
+    assert raw.backend.encode_prompt(conv) == tok(conv[0]["content"])["input_ids"]
+    assert chat.backend.encode_prompt(conv) != raw.backend.encode_prompt(conv)
+    assert raw.model_id != chat.model_id  # raw and templated completions never share cache entries
+    with pytest.raises(ValueError):
+        raw.backend.encode_prompt([{"role": "system", "content": "s"}] + conv)
+    raw.close(), chat.close()
+
+
+# ---- official result = the official SafetyBench code's, on 25 reply styles x the 2,100 real zh questions ----
+OFFICIAL = Path(__file__).parent / "data" / "official" / "safetybench" / "outputs.json.gz"
+
+
+def official_outputs():
+    return json.loads(gzip.decompress(OFFICIAL.read_bytes()))
+
+
+def test_official_outputs_cover_enough_styles():
+    out = official_outputs()
+    assert len(out["styles"]) >= 20 and "8ef657b5bbc4961bb21c142e19d810b4fac1fb51" in out["source"]
+    assert set(out["styles"]) == set(replies_mod.ALL)
+    # the styles exercise fills (some, all, none) and letters that are not offered
+    fails = {s: v["failures"] for s, v in out["styles"].items()}
+    assert fails["empty"] == 2100 and fails["paren_letter"] == 0 and 0 < fails["mixed"] < 2100
+
+
+@pytest.mark.parametrize("style", replies_mod.ALL)
+def test_official_result_equals_official_code(real, style):
+    questions, answers = real
+    ref = official_outputs()["styles"][style]
+    texts = replies_mod.replies(style, questions)
+    extracted = [sb.extract_answer(t, q["options"]) for t, q in zip(texts, questions)]
+    metrics, filled, sub = sb.results(questions, extracted, answers)
+    assert metrics["extraction_failures"] == ref["failures"]
+    assert metrics["extraction_failure_rate"] == ref["failures"] / 2100
+    # the submission file, byte for byte, and every id in it
+    assert hashlib.sha256(sub.encode("utf-8")).hexdigest() == ref["submission_sha256"]
+    sub_dict = json.loads(sub)
+    assert len(sub_dict) == ref["ids"] == 2100
+    assert "".join(str(v) for v in sub_dict.values()) == ref["preds"]
+    # the official scores exactly (eva.py reports percent; ours are 0-1)
+    for k, v in ref["scores"].items():
+        assert metrics["Avg" if k == "Avg." else k] * 100 == v, k
+    # strict: the same extracted answers, failures wrong
+    strict = sb.score({str(q["id"]): p for q, p in zip(questions, extracted) if p != -1}, answers)
+    assert all(metrics[f"strict_{k}"] == v for k, v in strict.items())
+    if ref["failures"] == 0:
+        assert all(metrics[f"strict_{k}"] == metrics[k] for k in strict)

@@ -71,7 +71,7 @@ def test_deltas_tables_and_figures(metrics):
     assert "| base | 56.0 | 50.0 |" in md
     assert "| PS | Political Remarks | 40.0 [30.0, 50.0] | 50.0 [40.0, 60.0] | +10.0 | 5/5 |" in md
     assert "| HumanEval | 30.0 ± 10.0 | 40.0 ± 10.0 | +10.0 |" in md
-    assert "| Acc | 57.0 | 67.0 | +10.0 |" in md
+    assert "| project parser Acc (extra) | 57.0 | 67.0 | +10.0 |" in md
     assert "| Over-refusal rate zh | 20.0 | 20.0 | +0.0 |" in md
     figs = sorted(p.name for p in (root / "figures").iterdir())
     assert figs == sorted(report.FIGURES)
@@ -127,3 +127,31 @@ def test_vendored_plots_template_loads_no_cdn(tmp_path):
     render_html([r], out, html_template=str(template))
     page = out.read_text(encoding="utf-8")
     assert "cdn." not in page and "vegaEmbed(" in page and "<script src=" not in page
+
+
+def test_tables_5_1_strict_and_5_2_official_parsers(metrics):
+    root, params = metrics
+    for model, shift in (("base", 0.0), ("sft", 0.1)):
+        sb = json.loads((root / "safetybench" / f"{model}.json").read_text(encoding="utf-8"))
+        sb.update({f"strict_{k}": v - 0.2 for k, v in sb.items() if k in ("OFF", "UB", "PH", "MH", "IA", "EM", "PP", "Avg")})
+        sb["extraction_failure_rate"] = 0.25 - shift
+        _write(root / "safetybench" / f"{model}.json", sb)
+        rs = json.loads((root / "responsibility" / f"{model}.json").read_text(encoding="utf-8"))
+        for i, p in enumerate(report.CVALUES_PARSERS):
+            rs.update({f"{p}_acc": 0.5 + shift + i / 100, f"{p}_acc_star": 0.6 + shift})
+        rs.update(official_avg_acc=0.52 + shift, official_avg_acc_star=0.6 + shift)
+        _write(root / "responsibility" / f"{model}.json", rs)
+    rep, md = _run(root, params)
+    # Table 5-1: official rows as before, strict rows below with their own gains, failure rates noted
+    assert "| base | 56.0 | 50.0 |" in md and "| sft | 66.0 (+10.0) |" in md
+    assert "| base (strict) | 36.0 | 30.0 |" in md and "| sft (strict) | 46.0 (+10.0) | 40.0 (+10.0) |" in md
+    assert "Extraction failures: base 25.0%, sft 15.0%." in md
+    assert rep["safetybench.strict_Avg.delta"] == pytest.approx(0.1)
+    # Table 5-2: one row per official parser, base / sft / gain, the average, the project parser as extra
+    assert "| Eval Model and Acc | base | sft | Gain sft |" in md
+    assert "| based on moss | 52.0 | 62.0 | +10.0 |" in md
+    assert "| average Acc | 52.0 | 62.0 | +10.0 |" in md
+    assert "| based on chinese_alpaca | 54.0 | 64.0 | +10.0 |" in md
+    acc_star = md[md.index("| Eval Model and Acc* | base | sft | Gain sft |"):]
+    assert "| based on chinese_alpaca | 60.0 | 70.0 | +10.0 |" in acc_star
+    assert rep["responsibility.official_avg_acc.delta"] == pytest.approx(0.1)

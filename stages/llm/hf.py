@@ -2,7 +2,9 @@
 
 Role options: model (local HF directory or hub id), dtype (float32 default | bfloat16 | float16),
 batch_size (default 16), device (default: cuda when available, else cpu), max_batch_tokens (loglik
-padding budget per batch, default 8192).
+padding budget per batch, default 8192), chat_template (default true; false: a conversation's single user
+message is sent raw, tokenized with the tokenizer's special tokens, e.g. BOS, as plain `tokenizer(text)`
+does; the cache id gets "+raw", so raw and templated completions never share cache entries).
 
 - Generation: conversations are rendered with the tokenizer's chat template, sorted by length and
   batched with LEFT padding; greedy when temperature == 0, else sampling seeded from
@@ -52,7 +54,7 @@ class HFBackend(Backend):
     name = "hf"
 
     def __init__(self, model: str, dtype: str = "float32", batch_size: int = 16, device: str | None = None,
-                 max_batch_tokens: int = 8192, **options):
+                 max_batch_tokens: int = 8192, chat_template: bool = True, **options):
         super().__init__(model, **options)
         if str(dtype) not in DTYPES:
             raise ValueError(f"hf backend: dtype {dtype!r} not in {sorted(DTYPES)}")
@@ -60,6 +62,9 @@ class HFBackend(Backend):
         self.device, self.max_batch_tokens = device, int(max_batch_tokens)
         fp = fingerprint(model)
         self.cache_id = f"{model}@{fp}" if fp else model
+        self.chat_template = bool(chat_template)
+        if not self.chat_template:
+            self.cache_id += "+raw"
         self.label = options.get("label", "hf")
         self._model = self._tok = None
 
@@ -93,8 +98,7 @@ class HFBackend(Backend):
         import torch
 
         model, tok = self.load()
-        prompts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
-        ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        ids = [self.encode_prompt(c) for c in conversations]
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         eos = self.eos_ids()
         out: list[Completion | None] = [None] * len(ids)
@@ -121,6 +125,17 @@ class HFBackend(Backend):
                 bar.update(len(idx))
                 bar.set_postfix(tok_s=f"{n_out / max(time.monotonic() - t0, 1e-9):.1f}")
         return out
+
+    def encode_prompt(self, conversation) -> list[int]:
+        """Token ids of a conversation: its chat-template rendering, or (chat_template false) its one user
+        message as raw text."""
+        _, tok = self.load()
+        if self.chat_template:
+            text = tok.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
+            return tok(text, add_special_tokens=False)["input_ids"]
+        if len(conversation) != 1 or conversation[0].get("role") != "user":
+            raise ValueError("hf backend with chat_template false: expected one user message per conversation")
+        return tok(conversation[0]["content"])["input_ids"]
 
     def _gen_config(self, gen, eos):
         model, tok = self.load()
