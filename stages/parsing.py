@@ -23,7 +23,7 @@ def _clean_label(text: str) -> str:
 
 
 # A model echoing our fence markers ("<<<PROMPT 1a2b3c4d5e>>>", "PROMPT 1a2b3c", "END PROMPT ...").
-_FENCE_ECHO = re.compile(r"<<<|>>>|^(END\s+)?[A-Z][A-Z0-9_]*\s+[0-9a-f]{5,10}\W*$")
+_FENCE_ECHO = re.compile(r"<<<|>>>|^(END\s+)?[A-Z][A-Z0-9_]*\s+[0-9a-f]{5,16}\W*$")
 
 
 def parse_labels(raw: str | None, max_labels: int = 8, max_len: int = 40) -> tuple[list[str], bool]:
