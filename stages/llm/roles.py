@@ -186,6 +186,7 @@ class LLM:
         st = dict(self._stats)
         st["retries"] = int(self.backend.counters.get("retries", 0))
         st["errors"] = int(self.backend.counters.get("errors", 0))
+        st["rejected"] = {k: int(self.backend.counters.get(k, 0)) for k in ("empty", "filtered", "oversized")}
         st["seconds"] = round(st["seconds"], 3)
         st["tokens_per_s"] = round(st["tokens_out"] / st["seconds"], 2) if st["seconds"] > 0 else 0.0
         return st
