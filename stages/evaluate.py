@@ -157,15 +157,23 @@ def review_key(prompt: str, response: str) -> str:
     return hashlib.sha256(f"{prompt}\x00{response}".encode("utf-8")).hexdigest()[:16]
 
 
+LABEL_VALUES = {"newsafety": ("safe", "unsafe"), "responsibility": ("回复1", "回复2", "Other", "Refuse")}
+
+
 def load_labels(path=LABELS) -> dict[str, dict]:
-    """key -> last label row (later rows win)."""
+    """key -> last label row (later rows win). A label value its eval does not know is an InputError."""
     path = Path(path)
     if not path.exists():
         return {}
     labels = {}
+    known = sorted({v for vs in LABEL_VALUES.values() for v in vs})
     for i, row in iter_records(path):
         for f in ("key", "label"):
             require(row, f, path, i, allow_empty=True)
+        allowed = list(LABEL_VALUES.get(row.get("eval"), known))
+        if row["label"] not in allowed:
+            raise InputError(path, f"label {row['label']!r} is not one of {allowed} (case matters); correct it, or "
+                                   f"delete the line and label the row again with `mseed review`", line=i, field="label")
         labels[row["key"]] = row
     return labels
 

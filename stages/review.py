@@ -15,12 +15,13 @@ from pathlib import Path
 import click
 
 from stages import evaluate as ev
-from stages.io import read_jsonl
+from stages.io import InputError, iter_records, require
 
 KEYS = {
     "newsafety": {"s": "safe", "u": "unsafe"},
     "responsibility": {"1": "回复1", "2": "回复2", "o": "Other", "r": "Refuse"},
 }
+assert {k: tuple(v.values()) for k, v in KEYS.items()} == ev.LABEL_VALUES
 
 
 def show(item: dict, i: int, total: int) -> None:
@@ -42,8 +43,13 @@ def cli(queue_path: str, labels_path: str, eval_name: str | None, model: str | N
         return
     done = ev.load_labels(labels_path)
     todo, seen = [], set()
-    for r in read_jsonl(queue_path):
-        if r.get("kind") not in KEYS or r["key"] in done or r["key"] in seen:
+    for line, r in iter_records(queue_path):
+        require(r, "key", queue_path, line)
+        kind = require(r, "kind", queue_path, line)
+        if kind not in KEYS:
+            raise InputError(queue_path, f"unknown kind {kind!r}, expected one of {sorted(KEYS)}; re-run the eval "
+                                         f"stages to rebuild the queue", line=line, field="kind")
+        if r["key"] in done or r["key"] in seen:
             continue
         if (eval_name and r.get("eval") != eval_name) or (model and r.get("model") != model):
             continue

@@ -255,6 +255,7 @@ class OpenAIBackend(Backend):
             raise _Fatal("answer withheld by the server's content filter (finish_reason content_filter)")
         if not isinstance(text, str):
             raise _Retryable("response content is not a string")
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # lone surrogates -> U+FFFD
         if not text.strip():
             self._count("empty")
             raise _Retryable(f"empty answer (finish_reason {self._redact(str(finish))})")

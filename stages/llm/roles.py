@@ -170,7 +170,12 @@ class LLM:
         self._stats["calls"] += len(items)
         t0 = time.monotonic()
         try:
-            results = call([idxs[0] for _, idxs in items])
+            try:
+                results = call([idxs[0] for _, idxs in items])
+            except Exception as e:  # name the role in errors the CLI reports (e.g. LLMAuthError)
+                if not hasattr(e, "role"):
+                    e.role = self.name
+                raise
             if len(results) != len(items):
                 raise RuntimeError(f"{self.backend.name} backend returned {len(results)} results "
                                    f"for {len(items)} inputs")
