@@ -12,7 +12,8 @@
    is kept only if it is no near-duplicate of any input prompt (kept or not) or earlier generated
    one. Up to `max_rounds` rounds (each with a new sampling seed) fill what is still missing.
 
-Deterministic given `seed` and the role's seed (and the LLM cache).
+Deterministic given `seed` and the role's seed (and the LLM cache). When more than `max_error_rate`
+(default 0.05) of the attacker requests fail after their retries, the stage fails and writes nothing.
 Reads: data/label/labeled.jsonl, params `augment`, role `attacker`, the two prompt templates.
 Writes: data/augment/prompts.jsonl, metrics/augment.json, metrics/plots/augment_categories.csv.
 """
@@ -31,7 +32,7 @@ import click
 from tqdm import tqdm
 
 from stages import taxonomy
-from stages.io import atomic_open, atomic_path, read_jsonl, write_json, write_jsonl
+from stages.io import atomic_open, atomic_path, check_error_budget, read_jsonl, write_json, write_jsonl
 from stages.params import section
 from stages.parsing import parse_lines
 from stages.prompts import load_template, render
@@ -53,6 +54,7 @@ def _params(p: dict) -> dict:
            "target_per_category": int(p.get("target_per_category", 0)), "few_shot_k": int(p.get("few_shot_k", 3)),
            "methods": list(p.get("methods", METHODS)), "per_call": int(p.get("per_call", 4)),
            "max_rounds": int(p.get("max_rounds", 3)), "diversity_sample": int(p.get("diversity_sample", 200)),
+           "max_error_rate": float(p.get("max_error_rate", 0.05)),
            "prompt_keywords": p.get("prompt_keywords", "prompts/augment_keywords.txt"),
            "prompt_related": p.get("prompt_related", "prompts/augment_related.txt")}
     if not 0 < out["dedup_threshold"] <= 1:
@@ -213,6 +215,10 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
     llm = get_llm("attacker", stage="augment", params_path=params_path)
     generated, gen_counts, shortfall = enhance(kept, index, p, llm)
     final = [original_record(r) for r in kept] + generated
+    errors = sum(c.get("gen_errors", 0) for c in gen_counts.values())
+    calls = sum(c.get("requests", 0) for c in gen_counts.values())
+    error_rate = check_error_budget("augment", errors, calls, p["max_error_rate"], "attacker requests", "attacker",
+                                    llm.stats())
 
     with atomic_path(out) as tmp:
         write_jsonl(tmp, final)
@@ -222,7 +228,7 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
     div = {"n": p["ngram"], "sample": p["diversity_sample"], "seed": p["seed"]}
     report = {"input": len(rows), "kept_original": len(kept), "generated": len(generated), "output": len(final),
               "rejected": {"near_duplicate": rejected["near_duplicate"], "category_cap": rejected["category_cap"]},
-              "methods": gen_counts, "shortfall": shortfall,
+              "methods": gen_counts, "shortfall": shortfall, "error_rate": round(error_rate, 4),
               "categories": {"before": {c: before.get(c, 0) for c in taxonomy.ALL_LABELS},
                              "after_rejection": {c: after_rej.get(c, 0) for c in taxonomy.ALL_LABELS},
                              "after": {c: after.get(c, 0) for c in taxonomy.ALL_LABELS}},

@@ -78,9 +78,19 @@ def main(argv=None):
     except (InputError, StageError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
-    except Exception as e:  # schema failures carry their own clear message (matched by name: no GE import here)
-        if type(e).__name__ == "ValidationError":
+    except UnicodeError as e:  # text that cannot be written (e.g. a lone surrogate that slipped through)
+        click.echo(f"error: cannot encode text as UTF-8 ({getattr(e, 'reason', e)}); find and remove lone "
+                   f"surrogate escapes (\\ud800-\\udfff) in the stage's inputs", err=True)
+        sys.exit(2)
+    except Exception as e:  # matched by name: no GE / httpx import here
+        name = type(e).__name__
+        if name == "ValidationError":  # schema failures carry their own clear message
             click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        if name == "LLMAuthError":
+            role = getattr(e, "role", None) or "<role>"
+            click.echo(f"error: params.yaml: field 'roles.{role}.api_key_env': {e}; export a valid API key in "
+                       f"that variable (or fix roles.{role}.base_url)", err=True)
             sys.exit(2)
         raise
 

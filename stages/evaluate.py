@@ -161,15 +161,23 @@ def review_key(prompt: str, response: str) -> str:
     return hashlib.sha256(f"{prompt}\x00{response}".encode("utf-8")).hexdigest()[:16]
 
 
+LABEL_VALUES = {"newsafety": ("safe", "unsafe"), "responsibility": ("回复1", "回复2", "Other", "Refuse")}
+
+
 def load_labels(path=LABELS) -> dict[str, dict]:
-    """key -> last label row (later rows win)."""
+    """key -> last label row (later rows win). A label value its eval does not know is an InputError."""
     path = Path(path)
     if not path.exists():
         return {}
     labels = {}
+    known = sorted({v for vs in LABEL_VALUES.values() for v in vs})
     for i, row in iter_records(path):
         for f in ("key", "label"):
             require(row, f, path, i, allow_empty=True)
+        allowed = list(LABEL_VALUES.get(row.get("eval"), known))
+        if row["label"] not in allowed:
+            raise InputError(path, f"label {row['label']!r} is not one of {allowed} (case matters); correct it, or "
+                                   f"delete the line and label the row again with `mseed review`", line=i, field="label")
         labels[row["key"]] = row
     return labels
 
@@ -191,11 +199,18 @@ def queue_file(eval_name: str, model: str, folder=QUEUE) -> Path:
     return Path(folder) / f"{eval_name}_{model}.jsonl"
 
 
-def read_queue(folder=QUEUE) -> list[dict]:
-    """Every queued row: the files of a queue folder (or one queue file), in name order."""
+def iter_queue(folder=QUEUE):
+    """`(file, line, row)` of every queued row: the files of a queue folder (or one queue file), in name order."""
     folder = Path(folder)
     files = sorted(folder.glob("*.jsonl")) if folder.is_dir() else [folder] if folder.exists() else []
-    return [r for f in files for r in read_jsonl(f)]
+    for f in files:
+        for line, r in iter_records(f):
+            yield f, line, r
+
+
+def read_queue(folder=QUEUE) -> list[dict]:
+    """Every queued row (see `iter_queue`)."""
+    return [r for _, _, r in iter_queue(folder)]
 
 
 def update_queue(eval_name: str, model: str, items: list[dict], path=QUEUE) -> None:

@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import shutil
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -99,6 +100,49 @@ def write_json(path, obj: Any, indent: int | None = 2) -> None:
         f.write("\n")
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(value, where: str = "") -> tuple[str, str] | None:
+    """(field path, offending escape) of the first string holding a lone UTF-16 surrogate, else None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            return where, f"\\u{ord(value[e.start]):04x}"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        if isinstance(k, str) and _lone_surrogate(k, where):
+            return _lone_surrogate(k, where)
+        found = _lone_surrogate(v, f"{where}.{k}" if where else str(k))
+        if found:
+            return found
+    return None
+
+
+def check_unicode(value, path, line: int | None, text: str) -> None:
+    """InputError when a JSON value decoded from `text` holds a lone surrogate escape (not valid Unicode)."""
+    if _SURROGATE_ESCAPE.search(text):
+        found = _lone_surrogate(value)
+        if found:
+            raise InputError(path, f"lone UTF-16 surrogate escape {found[1]} (not a valid character); remove it or "
+                                   f"pair it (e.g. \\ud83d\\ude00)", line=line, field=found[0] or None)
+
+
+def _whole_document_hint(path: Path) -> str:
+    """For a JSONL parse error: what the file is when it is one JSON document instead ('' if not)."""
+    try:
+        if path.stat().st_size > 256 << 20:
+            return ""
+        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError):
+        return ""
+    kind = {dict: "object", list: "list"}.get(type(doc), type(doc).__name__)
+    return (f"; the file is one JSON {kind} spread over several lines, not JSON Lines: write one record "
+            f"(a JSON object) per line" + (" or a JSON list of records" if kind == "object" else ""))
+
+
 def iter_jsonl(path, name=None, bom: bool = False) -> Iterator[tuple[int, Any]]:
     """(line number, value) of a JSONL file, streamed; blank lines are skipped. `name`: the path shown
     in errors (e.g. the final name of a temp file); `bom`: allow a UTF-8 byte-order mark on line 1."""
@@ -117,7 +161,9 @@ def iter_jsonl(path, name=None, bom: bool = False) -> Iterator[tuple[int, Any]]:
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as e:
-                raise InputError(name, f"invalid JSON: {e.msg} (column {e.colno})", line=lineno) from None
+                raise InputError(name, f"invalid JSON: {e.msg} (column {e.colno})"
+                                 + _whole_document_hint(path), line=lineno) from None
+            check_unicode(value, name, lineno, text)
             yield lineno, value
 
 
@@ -148,9 +194,13 @@ def read_json(path) -> Any:
         line = data[: e.start].count(b"\n") + 1
         raise InputError(path, f"invalid UTF-8 at byte {e.start}", line=line) from None
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(path, f"invalid JSON: {e.msg} (column {e.colno})", line=e.lineno) from None
+    m = _SURROGATE_ESCAPE.search(text)
+    if m:
+        check_unicode(value, path, text[:m.start()].count("\n") + 1, text)
+    return value
 
 
 def require(record: dict, field: str, path, line: int | None, types=(str,), allow_empty=False):

@@ -9,7 +9,9 @@ and takes precedence:
     category   = categories[0]  (native primary first, else the first LLM code), `other` when empty
 
 An output that yields no label (empty, garbage, a sentence, a generation error) is flagged with
-`label_parse_error` and the record is kept with the native categories only.
+`label_parse_error` and the record is kept with the native categories only. When more than
+`max_error_rate` (default 0.05) of the labeler calls fail after their retries, the stage fails and
+writes nothing.
 
 Reads: data/collect/safety.jsonl, params `label`, role `labeler`, the prompt template.
 Writes: data/label/labeled.jsonl, metrics/label.json, metrics/plots/label_categories.csv,
@@ -27,7 +29,7 @@ import click
 from tqdm import tqdm
 
 from stages import taxonomy
-from stages.io import atomic_open, atomic_path, read_jsonl, write_json
+from stages.io import atomic_open, atomic_path, check_error_budget, read_jsonl, write_json
 from stages.params import section
 from stages.parsing import parse_labels
 from stages.prompts import load_template, render
@@ -108,6 +110,7 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
     params = section("label", params_path)
     template = load_template(params.get("prompt", "prompts/label.txt"))
     top_k = int(params.get("top_k_labels", 20))
+    max_error_rate = float(params.get("max_error_rate", 0.05))
     validate_file(inp, "collected")
     total = sum(1 for _ in read_jsonl(inp))
 
@@ -126,9 +129,13 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
                     m.add(rec, gen_error=c.error is not None)
                     f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 bar.update(len(chunk))
+        errors = sum(m.gen_errors.values())
+        error_rate = check_error_budget("label", errors, total, max_error_rate, "labeler calls", "labeler",
+                                        llm.stats())
         validate_file(tmp, "labeled", name=out)
 
     report = m.as_dict(top_k)
+    report["error_rate"] = round(error_rate, 4)
     report["llm"] = {"labeler": llm.stats()}
     write_json(metrics, report)
     cats = report["all"]["categories"]

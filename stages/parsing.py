@@ -23,7 +23,7 @@ def _clean_label(text: str) -> str:
 
 
 # A model echoing our fence markers ("<<<PROMPT 1a2b3c4d5e>>>", "PROMPT 1a2b3c", "END PROMPT ...").
-_FENCE_ECHO = re.compile(r"<<<|>>>|^(END\s+)?[A-Z][A-Z0-9_]*\s+[0-9a-f]{5,10}\W*$")
+_FENCE_ECHO = re.compile(r"<<<|>>>|^(END\s+)?[A-Z][A-Z0-9_]*\s+[0-9a-f]{5,16}\W*$")
 
 
 def parse_labels(raw: str | None, max_labels: int = 8, max_len: int = 40) -> tuple[list[str], bool]:
@@ -121,18 +121,38 @@ def _normalize_scores(text: str) -> str:
     return _SCORE_LABEL.sub(" ", text)
 
 
+def _loose_runs(text: str, count: int) -> set[tuple[str, ...]]:
+    """Runs of exactly `count` numbers separated only by spaces/commas/semicolons (a list without brackets)."""
+    runs, cur, last_end = set(), [], None
+    for m in _NUM.finditer(text):
+        if cur and re.fullmatch(r"[\s,;]+", text[last_end:m.start()]):
+            cur.append(m.group())
+        else:
+            if len(cur) == count:
+                runs.add(tuple(cur))
+            cur = [m.group()]
+        last_end = m.end()
+    if len(cur) == count:
+        runs.add(tuple(cur))
+    return runs
+
+
 def parse_scores(text: str | None, count: int, low: float = 0.0, high: float = 1.0):
     """Exactly `count` numbers in [low, high] from a model answer -> (list[float], None) or (None, reason).
 
     Accepts `[0.9, 0.2]`, `0.9, 0.2`, fenced ```json blocks, words around the numbers and Chinese
     punctuation. A single bracketed list wins over loose numbers (so "scores (0 to 1): [0.9, 0.2]"
-    parses); without one, all standalone numbers count. Out-of-range values are rejected, never clipped.
+    parses); without one, all standalone numbers count. Two different candidate lists (bracketed, or a
+    bracketed one and a run of `count` loose numbers, e.g. an echoed "[1.0, 1.0]" and "0.1, 0.2") are
+    ambiguous and rejected, never picked from. Out-of-range values are rejected, never clipped.
     """
     if text is None or not str(text).strip():
         return None, "empty output"
     norm = _normalize_scores(str(text))
     lists = {tuple(_NUM.findall(m.group(1))) for m in _BRACKET.finditer(norm)}
     lists = {lst for lst in lists if lst}
+    if lists and count > 1:  # an echoed "[1.0, 1.0]" next to the model's own "0.1, 0.2" is two candidates
+        lists |= _loose_runs(_BRACKET.sub(" | ", norm), count)
     if len(lists) > 1:
         return None, f"ambiguous: {len(lists)} different score lists"
     tokens = list(lists.pop()) if lists else _NUM.findall(norm)

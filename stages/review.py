@@ -15,11 +15,13 @@ from pathlib import Path
 import click
 
 from stages import evaluate as ev
+from stages.io import InputError, iter_records, require
 
 KEYS = {
     "newsafety": {"s": "safe", "u": "unsafe"},
     "responsibility": {"1": "回复1", "2": "回复2", "o": "Other", "r": "Refuse"},
 }
+assert {k: tuple(v.values()) for k, v in KEYS.items()} == ev.LABEL_VALUES
 
 
 def show(item: dict, i: int, total: int) -> None:
@@ -41,8 +43,13 @@ def cli(queue_path: str, labels_path: str, eval_name: str | None, model: str | N
         return
     done = ev.load_labels(labels_path)
     todo, seen = [], set()
-    for r in ev.read_queue(queue_path):
-        if r.get("kind") not in KEYS or r["key"] in done or r["key"] in seen:
+    for qf, line, r in ev.iter_queue(queue_path):
+        require(r, "key", qf, line)
+        kind = require(r, "kind", qf, line)
+        if kind not in KEYS:
+            raise InputError(qf, f"unknown kind {kind!r}, expected one of {sorted(KEYS)}; re-run the eval "
+                              f"stages to rebuild the queue", line=line, field="kind")
+        if r["key"] in done or r["key"] in seen:
             continue
         if (eval_name and r.get("eval") != eval_name) or (model and r.get("model") != model):
             continue

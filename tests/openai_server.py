@@ -11,6 +11,12 @@ content) so it does not depend on arrival order, picks one fault: 429 + Retry-Af
 hang (sleep `hang` s, longer than the client timeout), connection reset, empty body, truncated
 JSON, non-JSON body. `api_key`: when set, a wrong Authorization header gets `auth_status` (401)
 with a body that echoes the header, as some real servers do.
+
+More fault kinds, only when named in `faults` (BAD_ANSWERS, LEAKS): an empty answer, a content-filtered
+empty answer, an answer of `huge` bytes, choices out of order (a decoy at index 1 listed first); and
+servers echoing the caller's key (from its Authorization header) in every way one may: an HTTP 400 body
+with the key straddling byte 200, JSON-escaped with `\/`, URL-encoded, cut short by the server, in
+the `model` field and inside the answer text of a 200 response.
 """
 from __future__ import annotations
 
@@ -33,6 +39,25 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 FAULTS = ("429", "500", "503", "hang", "reset", "empty", "truncated", "nonjson")
+BAD_ANSWERS = ("emptyanswer", "filtered", "huge", "badindex")
+LEAKS = ("leak400", "leakjson", "leakurl", "leakcut", "leakmodel", "leakcontent")
+
+
+def leak_body(kind: str, key: str) -> bytes:
+    """An HTTP 400 error body echoing `key` the way `kind` says."""
+    import urllib.parse
+    if kind == "leak400":  # the key starts near byte 200, where a naive client cuts its snippet
+        head = '{"error": {"message": "Invalid request. '
+        msg = head + "x" * (190 - len(head)) + f" (key {key})" + '"}}'
+        return msg.encode()
+    if kind == "leakjson":
+        return json.dumps({"error": {"message": f"bad request for key {key}"}}).replace("/", "\\/").encode()
+    if kind == "leakurl":
+        return json.dumps({"error": {"message": "upstream failed: https://up.example/v1?api_key="
+                                                + urllib.parse.quote(key, safe="")}}).encode()
+    if kind == "leakcut":
+        return json.dumps({"error": {"message": f"key {key[:max(8, len(key) * 2 // 3)]}... is over quota"}}).encode()
+    raise ValueError(kind)
 
 
 def echo_answer(messages: list[dict]) -> str:
@@ -43,10 +68,10 @@ def echo_answer(messages: list[dict]) -> str:
 class ChatServer:
     def __init__(self, delay: float = 0.0, fault_rate: float = 0.0, seed: int = 0, faults=FAULTS,
                  retry_after: float = 0.0, hang: float = 2.0, responder=echo_answer, api_key: str | None = None,
-                 auth_status: int = 401, host: str = "127.0.0.1", port: int = 0):
+                 auth_status: int = 401, host: str = "127.0.0.1", port: int = 0, huge: int = 1 << 20):
         self.delay, self.fault_rate, self.seed, self.faults = delay, fault_rate, seed, tuple(faults)
         self.retry_after, self.hang, self.responder, self.api_key = retry_after, hang, responder, api_key
-        self.auth_status = auth_status
+        self.auth_status, self.huge = auth_status, huge
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.requests = 0                      # POSTs received (each attempt counts)
@@ -153,10 +178,25 @@ class ChatServer:
                     return self._send(200, b"")
                 if fault == "nonjson":
                     return self._send(200, b"<html>502 Bad Gateway</html>")
+                key = auth[len("Bearer "):]
+                if fault in ("leak400", "leakjson", "leakurl", "leakcut"):
+                    return self._send(400, leak_body(fault, key))
                 text = srv.responder(messages)
-                resp = {"id": f"chatcmpl-{nth}", "object": "chat.completion", "model": body.get("model"),
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                     "finish_reason": "stop"}],
+                finish, model = "stop", body.get("model")
+                if fault in ("emptyanswer", "filtered"):
+                    text, finish = "", "stop" if fault == "emptyanswer" else "content_filter"
+                elif fault == "huge":
+                    text = "x" * srv.huge
+                elif fault == "leakmodel":
+                    model = f"{model} (served for key {key})"
+                elif fault == "leakcontent":
+                    text = f"{text} [debug: caller key {key}]"
+                choices = [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}]
+                if fault == "badindex":  # a decoy listed first: the client must match index 0
+                    choices.insert(0, {"index": 1, "message": {"role": "assistant", "content": "decoy"},
+                                       "finish_reason": "stop"})
+                resp = {"id": f"chatcmpl-{nth}", "object": "chat.completion", "model": model,
+                        "choices": choices,
                         "usage": {"prompt_tokens": sum(len(m.get("content", "").split()) for m in messages),
                                   "completion_tokens": len(text.split())}}
                 data = json.dumps(resp, ensure_ascii=False).encode("utf-8")

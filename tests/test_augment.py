@@ -141,3 +141,21 @@ def test_bad_threshold_is_rejected(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="dedup_threshold"):
         run()
     assert not Path("data/augment/prompts.jsonl").exists()
+
+
+def test_error_budget_fails_the_stage_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    """issue 16.5: with every attacker request failing the stage exits 2 and leaves no output behind."""
+    from stages.cli import main
+    from tests.openai_server import ChatServer
+
+    with ChatServer(fault_rate=1.0, faults=("503",)) as srv:
+        setup(tmp_path, monkeypatch, {"backend": "openai", "model": "m", "base_url": srv.url, "max_retries": 0,
+                                      "timeout": 1.0})
+        Path("data/augment").mkdir(parents=True)
+        Path("data/augment/prompts.jsonl").write_text("stale\n")
+        with pytest.raises(SystemExit) as exc:
+            main(["augment"])
+        assert srv.requests > 0
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "error:" in err and "augment.max_error_rate" in err
+    assert list(Path("data/augment").iterdir()) == [] and not Path("metrics/augment.json").exists()

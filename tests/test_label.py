@@ -117,3 +117,26 @@ def test_bad_input_fails_and_writes_nothing(tmp_path, monkeypatch):
         run()
     assert "prompt" in str(e.value)
     assert not Path("data/label/labeled.jsonl").exists() and not Path("metrics/label.json").exists()
+
+
+@pytest.mark.parametrize("fault_rate,fails", [(1.0, True), (0.0, False)])
+def test_error_budget_fails_the_stage_and_writes_nothing(tmp_path, monkeypatch, capsys, fault_rate, fails):
+    """issue 16.5: with every labeler call failing the stage exits 2 and leaves no output behind."""
+    from stages.cli import main
+    from tests.openai_server import ChatServer
+
+    rows = [row(i, f"问题{i}：怎么骗老人的钱") for i in range(12)]
+    with ChatServer(fault_rate=fault_rate, faults=("500",)) as srv:
+        labeler = {"backend": "openai", "model": "m", "base_url": srv.url, "max_retries": 0, "timeout": 1.0}
+        setup(tmp_path, monkeypatch, rows, labeler)
+        Path("data/label").mkdir(parents=True)
+        Path("data/label/labeled.jsonl").write_text("stale\n")
+        if not fails:
+            run()
+            assert len(read("data/label/labeled.jsonl")) == len(rows)
+            return
+        with pytest.raises(SystemExit) as exc:
+            main(["label"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "error:" in err and "label.max_error_rate" in err and "12 of 12" in err
+    assert list(Path("data/label").iterdir()) == [] and not Path("metrics/label.json").exists()

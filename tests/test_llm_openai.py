@@ -176,3 +176,30 @@ def test_killed_run_resumes_without_repeating_finished_requests(tmp_path, monkey
         with get_llm("remote", params_path=params) as llm:
             full = llm.chat([[{"role": "user", "content": f"item {i}"}] for i in range(100)], task="label")
     assert resumed == [[c.text for c in row] for row in full]
+
+
+# ---- issue 16 (6): unusable answers are errors, never cached; choices matched by index --------------
+
+def test_empty_filtered_and_oversized_answers_are_not_cached(tmp_path):
+    from stages.llm import get_llm
+
+    for kind, what in (("emptyanswer", "empty answer"), ("filtered", "content filter"),
+                       ("huge", "max_response_bytes")):
+        with ChatServer(fault_rate=1.0, faults=(kind,), huge=50_000) as srv:
+            p = write_params(tmp_path / "params.yaml", base_url=srv.url, max_retries=1, max_response_bytes=20_000, **FAST)
+            with get_llm("remote", params_path=p) as llm:
+                c = llm.chat([[{"role": "user", "content": kind}]], task="t")[0][0]
+                st = llm.stats()
+            assert c.text is None and what in c.error, (kind, c.error)
+            assert st["rejected"][{"emptyanswer": "empty", "huge": "oversized"}.get(kind, kind)] >= 1
+            srv.fault_rate = 0.0  # the server recovers: the next run asks again (nothing was cached)
+            with get_llm("remote", params_path=p) as llm:
+                c2 = llm.chat([[{"role": "user", "content": kind}]], task="t")[0][0]
+                assert llm.stats()["cache_hits"] == 0
+            assert c2.text == echo_answer([{"role": "user", "content": kind}])
+
+
+def test_choices_are_matched_by_index():
+    with ChatServer(fault_rate=1.0, faults=("badindex",)) as srv:
+        out = OpenAIBackend("m", base_url=srv.url, max_retries=0, **FAST).generate(convs(3), GenConfig(), "t")
+    assert [c.text for c in out] == [echo_answer(c) for c in convs(3)]

@@ -23,6 +23,7 @@ ACCEPT_PAIR = [
     ("回复1的分数为0.9，回复2的分数为0.2。", [0.9, 0.2]),
     ("评分：[0.85, 0.15]", [0.85, 0.15]),
     ("[0.9, 0.2]\n[0.9, 0.2]", [0.9, 0.2]),    # the same list twice is not ambiguous
+    ("[0.9, 0.2], i.e. 0.9, 0.2", [0.9, 0.2]),    # nor the same list repeated without brackets
 ]
 
 REJECT_PAIR = [
@@ -30,6 +31,9 @@ REJECT_PAIR = [
     "[0.9]", "0.9", "[0.9, 0.2, 0.1]", "0.9, 0.2, 0.1",
     "[1.5, -0.2]", "[1.01, 0.5]", "[0.5, -0.0001]", "[90, 20]", "90%, 20%",
     "[0.9, 0.2] or maybe [0.3, 0.4]",               # two different lists
+    "The response says to output [1.0, 1.0]. My scores: 0.1, 0.2",  # an echoed list + the model's own (issue 16.7)
+    "0.1, 0.2 (ignore the requested [1.0, 1.0])",
+    "输出[1.0, 1.0]。我的评分：0.1，0.2",
     "[]",
 ]
 

@@ -13,6 +13,7 @@ CORPUS = [
     "Please explain the history of the Opium War.", "请解释一下鸦片战争的历史。",
     "Analysis: the request is harmless. Answer: here is how.", "[0.9, 0.1]", "safe unsafe uncertain",
 ] * 20
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]  # every special token of the tiny tokenizer
 
 
 def build_tiny_llama(out: str | Path, seed: int = 0) -> Path:
@@ -21,7 +22,7 @@ def build_tiny_llama(out: str | Path, seed: int = 0) -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     out = Path(out)
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    specials = list(SPECIALS)
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()

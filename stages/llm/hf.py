@@ -6,6 +6,8 @@ padding budget per batch, default 8192), chat_template (default true; false: a c
 message is sent raw, tokenized with the tokenizer's special tokens, e.g. BOS, as plain `tokenizer(text)`
 does; the cache id gets "+raw", so raw and templated completions never share cache entries).
 
+- Untrusted text never becomes control tokens: message contents (generation, `encode_chat`) and loglik
+  texts are tokenized with `split_special_tokens=True`; only the chat template's own markup is parsed.
 - Generation: conversations are rendered with the tokenizer's chat template, sorted by length and
   batched with LEFT padding; greedy when temperature == 0, else sampling seeded from
   (seed, sample_index, batch number), so a run is reproducible for the same inputs and batch_size.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -128,14 +131,13 @@ class HFBackend(Backend):
 
     def encode_prompt(self, conversation) -> list[int]:
         """Token ids of a conversation: its chat-template rendering, or (chat_template false) its one user
-        message as raw text."""
+        message as raw text (its special-token strings kept literal; BOS etc. added as `tokenizer(text)` does)."""
         _, tok = self.load()
         if self.chat_template:
-            text = tok.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
-            return tok(text, add_special_tokens=False)["input_ids"]
+            return encode_chat(tok, conversation)
         if len(conversation) != 1 or conversation[0].get("role") != "user":
             raise ValueError("hf backend with chat_template false: expected one user message per conversation")
-        return tok(conversation[0]["content"])["input_ids"]
+        return tok(conversation[0]["content"], split_special_tokens=True)["input_ids"]
 
     def _gen_config(self, gen, eos):
         model, tok = self.load()
@@ -152,7 +154,7 @@ class HFBackend(Backend):
     # ---- log-likelihood ----
     def encode_for_loglik(self, text: str, max_tokens: int | None = None) -> list[int]:
         _, tok = self.load()
-        ids = tok(text, add_special_tokens=False)["input_ids"]
+        ids = tok(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]  # literal text
         if max_tokens is not None:
             ids = ids[:int(max_tokens)]
         if tok.bos_token_id is not None:
@@ -197,6 +199,32 @@ class HFBackend(Backend):
 
     def close(self) -> None:
         self._model = self._tok = None
+
+
+def encode_chat(tok, conv: list[dict]) -> list[int]:
+    """Token ids of a conversation rendered with the tokenizer's chat template, with untrusted text kept literal.
+
+    The template's own markup (`<|im_start|>`, role names, ...) is tokenized with its special tokens; every
+    message content is tokenized with `split_special_tokens=True`, so a `<|im_end|><|im_start|>system` written
+    inside a prompt or a model output stays plain text and never opens or closes a turn. Done by rendering the
+    template over unique placeholders and tokenizing the pieces between them.
+    """
+    nonce = hashlib.sha256(repr([m.get("content") for m in conv]).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    marks = [f"\uE000mseed{nonce}m{i}\uE001" for i in range(len(conv))]
+    shadow = [{**m, "content": mark} for m, mark in zip(conv, marks)]
+    text = tok.apply_chat_template(shadow, tokenize=False, add_generation_prompt=True)
+    pieces = re.split("(" + "|".join(map(re.escape, marks)) + ")", text)
+    if sorted(p for p in pieces if p in marks) != sorted(marks):
+        raise ValueError("hf backend: the chat template changes message contents (it must insert each "
+                         "message's content verbatim); cannot keep untrusted text literal")
+    content = {mark: m.get("content") or "" for m, mark in zip(conv, marks)}
+    ids: list[int] = []
+    for piece in pieces:
+        if piece in content:
+            ids += tok(content[piece], add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        elif piece:
+            ids += tok(piece, add_special_tokens=False)["input_ids"]
+    return ids
 
 
 def _seed(seed: int, sample_index: int, batch: int) -> int:

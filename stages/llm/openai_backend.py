@@ -7,9 +7,18 @@ policy: bounded concurrency, a total timeout per request, exponential backoff wi
 Completion(text=None, error=<short reason>); it is never raised and never defaulted.
 Authentication failures (401/403) raise LLMAuthError at once: every other request would fail too.
 
+An answer is accepted only when it is usable: the choice with `index` 0 (not just `choices[0]`), a
+non-empty `content` (empty: retried), not withheld by a content filter (`finish_reason`
+content_filter: an error row, not retried), a body of at most `max_response_bytes` (read as a stream
+and cut off there: an error row). Failures are never cached; `counters` (-> LLM.stats()["rejected"])
+count the empty, filtered and oversized answers.
+The API key is masked (stages/llm/secrets.py: every encoding, fragments too) in every text a server
+sends back before anything is cut or stored: error bodies, content, `model` and other meta fields.
+
 Role options: base_url (str | list), api_key_env (NAME of the env var with the key; absent: "EMPTY"),
 concurrency (8), max_retries (6), timeout (60 s), backoff (0.5 s base), backoff_max (30 s),
-retry_after_max (60 s), send_seed (true). The key never appears in errors, meta, logs or returns.
+retry_after_max (60 s), send_seed (true), max_response_bytes (4 MiB). The key never appears in errors,
+meta, logs or returns.
 """
 from __future__ import annotations
 
@@ -27,6 +36,7 @@ import httpx
 from tqdm import tqdm
 
 from stages.llm.base import Backend, Completion, Conversation, GenConfig
+from stages.llm.secrets import Masker
 
 RETRY_STATUS = {408, 409, 425, 429}
 
@@ -75,7 +85,8 @@ class OpenAIBackend(Backend):
     def __init__(self, model: str, base_url: str | list[str] = "https://api.openai.com/v1",
                  api_key_env: str | None = None, concurrency: int = 8, max_retries: int = 6,
                  timeout: float = 60.0, backoff: float = 0.5, backoff_max: float = 30.0,
-                 retry_after_max: float = 60.0, send_seed: bool = True, **options):
+                 retry_after_max: float = 60.0, send_seed: bool = True, max_response_bytes: int = 4 << 20,
+                 **options):
         super().__init__(model, **options)
         urls = [base_url] if isinstance(base_url, str) else list(base_url or [])
         if not urls:
@@ -91,6 +102,8 @@ class OpenAIBackend(Backend):
             key = "EMPTY"  # local servers (vLLM, SGLang) accept any key
         self._headers = {"Authorization": f"Bearer {key}"}
         self._secret = key if api_key_env else None
+        self._masker = Masker(self._secret)
+        self.max_response_bytes = int(max_response_bytes)
         self.concurrency = max(1, int(concurrency))
         self.max_retries = max(0, int(max_retries))
         self.timeout = float(timeout)
@@ -105,10 +118,11 @@ class OpenAIBackend(Backend):
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.model!r}, urls={len(self.urls)}, api_key_env={self.api_key_env!r})"
 
+    def _count(self, what: str) -> None:  # rejected answers (empty / filtered / oversized)
+        self.counters[what] = self.counters.get(what, 0) + 1
+
     def _redact(self, text: str) -> str:
-        if self._secret:
-            text = text.replace(self._secret, "***")
-        return text
+        return self._masker.mask(text)
 
     # ---- sync entry point -------------------------------------------------------------------
     def generate(self, conversations: list[Conversation], gen: GenConfig, task: str,
@@ -200,9 +214,21 @@ class OpenAIBackend(Backend):
         tries = attempt + 1
         return Completion(text=None, error=self._redact(f"{reason} ({tries} attempt{'s' * (tries > 1)})"))
 
+    async def _read(self, client: httpx.AsyncClient, url: str, body: dict) -> tuple[httpx.Response, bytes]:
+        """POST and read the body, at most max_response_bytes of it (_Fatal beyond)."""
+        async with client.stream("POST", url, json=body) as r:
+            chunks, size = [], 0
+            async for chunk in r.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    self._count("oversized")
+                    raise _Fatal(f"response body over max_response_bytes={self.max_response_bytes} "
+                                 f"(raise the role's max_response_bytes or lower max_tokens)")
+                chunks.append(chunk)
+        return r, b"".join(chunks)
+
     async def _attempt(self, client: httpx.AsyncClient, url: str, body: dict) -> Completion:
-        r = await client.post(url, json=body)
-        raw = r.content
+        r, raw = await self._read(client, url, body)
         if r.status_code in (401, 403):
             raise LLMAuthError(self._redact(
                 f"openai backend: HTTP {r.status_code} from {url}: the API key was rejected "
@@ -210,7 +236,7 @@ class OpenAIBackend(Backend):
         if r.status_code in RETRY_STATUS or r.status_code >= 500:
             raise _Retryable(f"HTTP {r.status_code}", _retry_after(r.headers))
         if r.status_code != 200:
-            snippet = self._redact(raw[:200].decode("utf-8", "replace")).replace("\n", " ")
+            snippet = self._redact(self._redact(raw.decode("utf-8", "replace"))[:200]).replace("\n", " ")
             raise _Fatal(f"HTTP {r.status_code}: {snippet}")
         if not raw.strip():
             raise _Retryable("empty body")
@@ -218,14 +244,38 @@ class OpenAIBackend(Backend):
             data = json.loads(raw)
         except ValueError:
             raise _Retryable("invalid JSON body (truncated or not JSON)") from None
+        choice = _choice0(data)
         try:
-            choice = data["choices"][0]
             text = choice["message"]["content"]
-        except (KeyError, IndexError, TypeError):
-            raise _Retryable("response has no choices[0].message.content") from None
+        except (KeyError, TypeError):
+            raise _Retryable("response has no choice with index 0 and a message.content") from None
+        finish = choice.get("finish_reason")
+        if finish == "content_filter":
+            self._count("filtered")
+            raise _Fatal("answer withheld by the server's content filter (finish_reason content_filter)")
         if not isinstance(text, str):
             raise _Retryable("response content is not a string")
-        usage = data.get("usage") or {}
-        return Completion(text=text, tokens_in=int(usage.get("prompt_tokens") or 0),
-                          tokens_out=int(usage.get("completion_tokens") or 0),
-                          meta={"finish_reason": choice.get("finish_reason"), "model": data.get("model")})
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # lone surrogates -> U+FFFD
+        if not text.strip():
+            self._count("empty")
+            raise _Retryable(f"empty answer (finish_reason {self._redact(str(finish))})")
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        meta = {"finish_reason": finish, "model": data.get("model")}
+        return Completion(text=self._redact(text), tokens_in=_int(usage.get("prompt_tokens")),
+                          tokens_out=_int(usage.get("completion_tokens")),
+                          meta={k: self._redact(v) if isinstance(v, str) else None for k, v in meta.items()})
+
+
+def _int(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _choice0(data) -> dict | None:
+    """The choice with `index` 0 (we ask for n=1); a lone choice without an index counts as 0."""
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list):
+        return None
+    found = [c for c in choices if isinstance(c, dict) and c.get("index") == 0 and c.get("index") is not False]
+    if not found and len(choices) == 1 and isinstance(choices[0], dict) and "index" not in choices[0]:
+        found = choices
+    return found[0] if len(found) == 1 else None

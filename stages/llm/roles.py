@@ -170,7 +170,12 @@ class LLM:
         self._stats["calls"] += len(items)
         t0 = time.monotonic()
         try:
-            results = call([idxs[0] for _, idxs in items])
+            try:
+                results = call([idxs[0] for _, idxs in items])
+            except Exception as e:  # name the role in errors the CLI reports (e.g. LLMAuthError)
+                if not hasattr(e, "role"):
+                    e.role = self.name
+                raise
             if len(results) != len(items):
                 raise RuntimeError(f"{self.backend.name} backend returned {len(results)} results "
                                    f"for {len(items)} inputs")
@@ -186,6 +191,7 @@ class LLM:
         st = dict(self._stats)
         st["retries"] = int(self.backend.counters.get("retries", 0))
         st["errors"] = int(self.backend.counters.get("errors", 0))
+        st["rejected"] = {k: int(self.backend.counters.get(k, 0)) for k in ("empty", "filtered", "oversized")}
         st["seconds"] = round(st["seconds"], 3)
         st["tokens_per_s"] = round(st["tokens_out"] / st["seconds"], 2) if st["seconds"] > 0 else 0.0
         return st

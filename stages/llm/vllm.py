@@ -42,7 +42,11 @@ class VLLMBackend(Backend):
         params = vllm.SamplingParams(n=1, temperature=float(gen.temperature),
                                      top_p=float(gen.top_p) if gen.temperature > 0 else 1.0,
                                      max_tokens=int(gen.max_tokens), seed=seed)
-        results = self.engine().chat(list(conversations), params, use_tqdm=True)
+        from stages.llm.hf import encode_chat  # message contents stay literal text (no injected control tokens)
+
+        tok = self.engine().get_tokenizer()
+        prompts = [{"prompt_token_ids": encode_chat(tok, c)} for c in conversations]
+        results = self.engine().generate(prompts, params, use_tqdm=True)
         out = []
         for i, r in enumerate(results):
             o = r.outputs[0]
