@@ -159,6 +159,8 @@ def cli(name, model_path, params_file, out_dir):
                  "stderr": mean_stderr(vals) if len(vals) > 1 else None, "harness_metrics": {}}
         else:
             m = task_metrics(results["results"][harness_name], spec["headline"])
+            if m["stderr"] is None and len(task_rows) > 1:  # lm-eval: N/A when a subtask has one document
+                m["stderr"] = mean_stderr([float(r["correct"]) for r in task_rows])
         m.update(n=len(task_rows), headline=spec["headline"], harness={
             "name": "lm-evaluation-harness", "version": lm_eval.__version__, "task": harness_name,
             "task_version": results.get("versions", {}).get(harness_name),
