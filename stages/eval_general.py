@@ -165,7 +165,7 @@ def cli(name, model_path, params_file, out_dir):
             "name": "lm-evaluation-harness", "version": lm_eval.__version__, "task": harness_name,
             "task_version": results.get("versions", {}).get(harness_name),
             "num_fewshot": results.get("n-shot", {}).get(next(iter(local_of[task]))),
-            "fewshot_split": sorted({str(v) for v in fewshot[task].values()}),
+            "fewshot_split": sorted({str(v) for v in fewshot[task].values() if v}),
             "max_gen_toks": int(max_gen) if max_gen else "task default"})
         metrics[task] = m
         rows += [{"model": name, **r} for r in task_rows]
