@@ -57,6 +57,11 @@ def harness_lm(model_path: str, cfg: dict, gen: dict):
     return lm, f"{llm.model_id}:{spec['dtype']}"
 
 
+def read_humaneval(path: str) -> dict[str, dict]:
+    """HumanEval problems {task_id: problem} of a (gzipped) JSONL file, fields checked."""
+    return {r["task_id"]: r for r in gt.read_rows(Path(path), gt.load_spec("humaneval"), None)}
+
+
 def run_humaneval(samples: list[dict], timeout: float, memory_mb: int) -> list[dict]:
     from stages.sandbox import humaneval_program, run_program
 
