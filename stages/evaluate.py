@@ -25,7 +25,7 @@ from stages.io import InputError, atomic_open, iter_records, read_jsonl, require
 TASKS_DIR = Path(__file__).with_name("eval_tasks")
 QUEUE = Path("data/review/queue")  # one file per (eval, model): a declared out of that stage
 LABELS = Path("data/review/labels.jsonl")
-GEN_KEYS = ("max_tokens", "temperature", "top_p", "seed", "batch_size", "dtype")
+GEN_KEYS = ("max_tokens", "temperature", "top_p", "seed", "batch_size", "dtype", "device")
 
 
 def model_options(f):
@@ -44,8 +44,9 @@ def load_task(name: str) -> dict[str, Any]:
 def model_llm(model_path: str, generation: dict, name: str = "eval_model", max_tokens: int | None = None,
               chat_template: bool = True):
     """An hf-backend LLM for a local model directory with the generation params of eval.generation
-    (`max_tokens`: an eval's own override, e.g. eval.responsibility.max_tokens; `chat_template=False`:
-    the prompt is sent raw, as SafetyBench's official generation does)."""
+    (`device`: the role's device, default cuda when available; `max_tokens`: an eval's own override,
+    e.g. eval.responsibility.max_tokens; `chat_template=False`: the prompt is sent raw, as SafetyBench's
+    official generation does)."""
     from stages.llm.roles import make_llm
 
     if not Path(model_path).is_dir():
@@ -71,44 +72,21 @@ def generate(llm, prompts: list[str], task: str) -> list[str | None]:
 
 
 class OptionScorer:
-    """Next-token logits of option letters after a prompt (SafetyBench's CLP method), with transformers.
+    """SafetyBench's CLP method: the log-probability of each option letter as the continuation of the raw
+    prompt, through the LLM layer (`LLM.choice_logprobs`: cached, counted, model and inputs on `device`;
+    None: cuda when available). `llm.stats()` has the counters."""
 
-    Batched with left padding, so the last position is the next token for every row.
-    """
+    def __init__(self, model_path: str, dtype: str = "float32", batch_size: int = 8, device: str | None = None):
+        gen = {"dtype": dtype, "batch_size": int(batch_size), **({"device": device} if device else {})}
+        self.llm = model_llm(model_path, gen)
 
-    def __init__(self, model_path: str, dtype: str = "float32", batch_size: int = 8, max_length: int = 2048):
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+    def score(self, prompts: list[str], letters: str = "ABCD") -> list[list[float]]:
+        """Per prompt, the log-probability of each letter (argmax = the next-token logit argmax)."""
+        got = self.llm.choice_logprobs(list(prompts), list(letters))
+        return [[r[x] for x in letters] for r in got]
 
-        self.torch = torch
-        self.tok = AutoTokenizer.from_pretrained(model_path)
-        self.tok.padding_side = "left"
-        self.tok.truncation_side = "left"  # over-long prompts lose their start, never the question
-        if self.tok.pad_token is None:
-            self.tok.pad_token = self.tok.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=getattr(torch, dtype)).eval()
-        self.batch_size, self.max_length = int(batch_size), max_length
-
-    def letter_ids(self, letters: str) -> list[int]:
-        return [self.tok(x, add_special_tokens=False)["input_ids"][0] for x in letters]
-
-    def score(self, prompts: list[str], letters: str = "ABCD", progress: bool = True) -> list[list[float]]:
-        """Per prompt, the next-token logit of each letter."""
-        from tqdm import tqdm
-
-        ids = self.letter_ids(letters)
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # similar lengths per batch
-        out: list[list[float] | None] = [None] * len(prompts)
-        starts = range(0, len(order), self.batch_size)
-        for s in tqdm(starts, desc="option logits", unit="batch", disable=not progress):
-            idx = order[s:s + self.batch_size]
-            enc = self.tok([prompts[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
-                           max_length=self.max_length)
-            with self.torch.no_grad():  # logits of the last position only (not [batch, len, vocab])
-                logits = self.model(**enc, logits_to_keep=1).logits[:, -1, :]
-            for row, i in enumerate(idx):
-                out[i] = [float(logits[row, t]) for t in ids]
-        return out  # type: ignore[return-value]
+    def close(self) -> None:
+        self.llm.close()
 
 
 def bootstrap_ci(values: list[float], seed: int = 0, n_boot: int = 1000, alpha: float = 0.05) -> tuple[float, float]:

@@ -69,5 +69,10 @@ class Backend:
         """
         raise NotImplementedError(f"{self.name} backend has no token log-likelihoods")
 
+    def choice_logprobs(self, prompts: list[str], choices: list[str]) -> list[dict[str, float]]:
+        """Per prompt {choice: log-probability of `choice` as the continuation of the prompt} for short
+        choice strings (e.g. "A".."D"; the prompt is sent raw, no chat template)."""
+        raise NotImplementedError(f"{self.name} backend has no choice log-probabilities")
+
     def close(self) -> None:
         pass

@@ -16,6 +16,11 @@ does; the cache id gets "+raw", so raw and templated completions never share cac
   padding; the fp32 sum of token NLLs over every predicted text token (the first token has no
   prediction, so with BOS all text tokens count). Batched values match one-at-a-time values to
   float32 rounding.
+- choice_logprobs: per prompt, log P(choice | prompt) of each short choice string ("A".."D"): the
+  choice's tokens (encoded on their own) appended to the prompt's loglik encoding, summed over the
+  choice tokens. One forward per distinct prefix (single-token choices share one), LEFT padding with
+  explicit position ids, logits kept for the last positions only; a prompt longer than the model's
+  context loses its start. Model and inputs on `device`.
 - The model loads lazily on first use, so a fully cached run never loads it. `cache_id` adds a
   fingerprint of the weights/tokenizer files, so retrained weights at the same path miss the cache.
 """
@@ -194,6 +199,56 @@ class HFBackend(Backend):
                            "ppl": math.exp(nll[r] / n) if n else float("nan")}
                     out[i] = val
                     self._emit(i, val)
+                bar.update(len(idx))
+        return out
+
+    # ---- choice log-probabilities ----
+    def choice_logprobs(self, prompts, choices):
+        import torch
+
+        model, tok = self.load()
+        cids = [tok(c, add_special_tokens=False)["input_ids"] for c in choices]
+        if not cids or not all(cids):
+            raise ValueError(f"choice_logprobs: choices must be non-empty strings, got {choices!r}")
+        keep = max(len(c) for c in cids)
+        limit = int(getattr(model.config, "max_position_embeddings", 0) or 0)
+        rows: dict[tuple, int] = {}  # distinct input sequence -> row
+        waiting: dict[int, list[tuple[int, int]]] = {}  # row -> (prompt, choice) pairs it scores
+        for i, p in enumerate(prompts):
+            pids = self.encode_for_loglik(p)
+            for j, c in enumerate(cids):
+                seq = (pids + c)[:-1]
+                r = rows.setdefault(tuple(seq[-limit:] if limit else seq), len(rows))
+                waiting.setdefault(r, []).append((i, j))
+        seqs = list(rows)
+        vals = [[0.0] * len(cids) for _ in prompts]
+        left = [len(cids)] * len(prompts)
+        out: list[dict | None] = [None] * len(prompts)
+        order = sorted(range(len(seqs)), key=lambda r: -len(seqs[r]))
+        with self._progress(len(seqs), f"{self.label} choice_logprobs") as bar, torch.inference_mode():
+            start = 0
+            while start < len(order):
+                longest = max(len(seqs[order[start]]), 1)  # sorted: the first of a batch is the longest
+                idx = order[start:start + max(1, min(self.batch_size, self.max_batch_tokens // longest))]
+                start += len(idx)
+                x = torch.full((len(idx), longest), tok.pad_token_id, dtype=torch.long)
+                mask = torch.zeros((len(idx), longest), dtype=torch.long)
+                for b, r in enumerate(idx):
+                    if seqs[r]:
+                        x[b, longest - len(seqs[r]):] = torch.tensor(seqs[r])
+                        mask[b, longest - len(seqs[r]):] = 1
+                x, mask = x.to(self.device), mask.to(self.device)
+                pos = (mask.cumsum(-1) - 1).clamp(min=0)
+                logits = model(input_ids=x, attention_mask=mask, position_ids=pos, logits_to_keep=keep).logits
+                lp = torch.log_softmax(logits.float(), dim=-1)
+                for b, r in enumerate(idx):
+                    for i, j in waiting[r]:
+                        c = cids[j]  # its tokens are predicted by the row's last len(c) positions
+                        vals[i][j] = float(sum(lp[b, keep - len(c) + t, tid] for t, tid in enumerate(c)))
+                        left[i] -= 1
+                        if left[i] == 0:
+                            out[i] = dict(zip(choices, vals[i]))
+                            self._emit(i, out[i])
                 bar.update(len(idx))
         return out
 

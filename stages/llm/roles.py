@@ -3,6 +3,7 @@
     llm = get_llm("judge")
     outs = llm.chat([messages, ...], task="score_response")   # list (per conv) of list (n) of Completion
     llm.loglik(["text", ...])                                  # [{nll_sum, n_tokens, ppl}, ...]
+    llm.choice_logprobs(["prompt(", ...], ["A", "B"])          # [{"A": logprob, "B": logprob}, ...]
     llm.stats()
 
 The cache is consulted first; only misses reach the backend, and every successful completion is
@@ -131,6 +132,15 @@ class LLM:
 
         return self._cached(keys, lambda v: v, on_result,
                             lambda idx: self.backend.loglik([texts[i] for i in idx], max_tokens=max_tokens))
+
+    def choice_logprobs(self, prompts: list[str], choices: list[str]) -> list[dict[str, float]]:
+        """Per prompt {choice: log-probability as its continuation} (Backend.choice_logprobs); cached like
+        loglik (key: backend, model, prompt, choices), counted in calls/cache_hits/seconds."""
+        choices = [str(c) for c in choices]
+        opts = {"kind": "choice_logprobs", "choices": choices}
+        keys = [cache_mod.loglik_key(self.backend.name, self.model_id, p, opts) for p in prompts]
+        return self._cached(keys, dict, dict,
+                            lambda idx: self.backend.choice_logprobs([prompts[i] for i in idx], choices))
 
     def _cached(self, keys: list[str], from_cache, on_result, call) -> list:
         """Results for `keys`: cache hits first, then one backend request per distinct missing key.
