@@ -121,15 +121,16 @@ def decontaminate(con, eval_sets: dict[str, list[str]], n: int) -> dict:
 # ---- stage -----------------------------------------------------------------------------------
 
 def _funnel(con) -> dict:
+    """step -> {rows, prompts, category: {..}, source: {..}, origin: {..}, lang: {..}} (rows per group)."""
     funnel: dict = {}
-    for step, cat, src, rows, prompts in run_sql(con, "funnel", {}).fetchall():
-        s = funnel.setdefault(step, {"rows": 0, "prompts": 0, "category": {}, "source": {}})
-        if cat is None and src is None:
-            s["rows"], s["prompts"] = rows, prompts
-        elif cat is not None:
-            s["category"][cat] = rows
+    for step, cat, src, origin, lang, rows, prompts in run_sql(con, "funnel", {}).fetchall():
+        s = funnel.setdefault(step, {"rows": 0, "prompts": 0, "category": {}, "source": {}, "origin": {}, "lang": {}})
+        for key, value in (("category", cat), ("source", src), ("origin", origin), ("lang", lang)):
+            if value is not None:
+                s[key][value] = rows
+                break
         else:
-            s["source"][src] = rows
+            s["rows"], s["prompts"] = rows, prompts
     return funnel
 
 

@@ -211,3 +211,16 @@ def test_sql_tokens_and_ngrams_agree_with_stages_text():
             assert got == want, (n, ref)
         toks = con.execute("SELECT mseed_tokens(unnest($t))", {"t": TEXTS}).fetchall()
         assert [t[0] for t in toks] == [text.tokens(t) for t in TEXTS]
+
+
+def test_funnel_counts_origin_and_language(tmp_path, monkeypatch):
+    rows = ROWS + [feat("src/z", 0, "提示 z", 0.9, category="OFF", isc=0.05, lang="zh")]
+    setup(tmp_path, monkeypatch, rows, per_category_cap=3)
+    f = run()[0]["funnel"]
+    # input: 3 source responses (a#0, b#0, h#0), 1 augmented prompt (k1), 11 regenerated; one zh row
+    assert f["0_input"]["origin"] == {"source_response": 3, "augmented_prompt": 1, "regenerated": 11}
+    assert f["0_input"]["lang"] == {"en": 14, "zh": 1}
+    # selected (cap 3 per category): PS a#1, b#0, h#1; OFF z (isc .05), h0123 (.1), k2 (.3)
+    assert f["7_category_cap"]["origin"] == {"source_response": 1, "regenerated": 5}
+    assert f["7_category_cap"]["lang"] == {"en": 5, "zh": 1}
+    assert all(sum(s["origin"].values()) == s["rows"] == sum(s["lang"].values()) for s in f.values())
