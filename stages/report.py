@@ -317,9 +317,11 @@ def extra_sections(metrics_dir: Path, pred_dir: Path | None, models: list[str], 
                 for n in ("select", "judge_calibration")}
     keys = stats.flat(paired)
     cal = optional["judge_calibration"] or {}
-    for block in ("calibration", "review"):
+    blocks = {"calibration": cal.get("calibration"), "review": cal.get("review"),
+              "heldout": ((cal.get("calibration") or {}).get("by_split") or {}).get("heldout")}
+    for block, values in blocks.items():
         for k in ("n", "accuracy", "kappa"):
-            keys[f"judge_calibration.{block}.{k}"] = (cal.get(block) or {}).get(k)
+            keys[f"judge_calibration.{block}.{k}"] = (values or {}).get(k)
     lines = report_sections.paired_md(paired, models[0], alpha) if paired else []
     lines += report_sections.funnel_md(optional["select"]) + report_sections.calibration_md(optional["judge_calibration"])
     return keys, "\n".join(lines) + "\n"

@@ -85,7 +85,9 @@ def calibration_md(cal: dict | None) -> list[str]:
     if not cal:
         return out + ["metrics/judge_calibration.json is missing."]
     rows = []
-    for name, block in (("calibration set", cal.get("calibration")), ("human review labels", cal.get("review"))):
+    splits = ((cal.get("calibration") or {}).get("by_split") or {}).items()
+    blocks = [("calibration set", cal.get("calibration"))] + [(f"calibration set, {k} items", v) for k, v in splits]
+    for name, block in blocks + [("human review labels", cal.get("review"))]:
         if not block or not block.get("n"):
             rows.append([name, "0", "–", "–", "–"])
             continue
@@ -98,7 +100,8 @@ def calibration_md(cal: dict | None) -> list[str]:
         out += ["", "Accuracy per kind of item: " + ", ".join(
             f"{k} {_pct(v.get('accuracy'))}% (n={v.get('n')})" for k, v in sorted(by_kind.items()))]
     if cal.get("judge"):
-        out += ["", f"Judge: `{cal['judge']}`. `uncertain` counts as wrong."]
+        out += ["", f"Judge: `{cal['judge']}`. `uncertain` counts as wrong. `dev` items were in view while the rules "
+                    "judge was tuned; `heldout` items were written after, so they estimate its accuracy on new text."]
     return out
 
 
