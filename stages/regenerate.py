@@ -17,7 +17,8 @@ system message (params `answer_prompt`, prompts/regenerate_answer.txt) asks for 
 prompt is the user turn as in evaluation, and `few_shot_k` earlier turns show the sources' own reference
 responses (same language, same category first; other prompts than this one, at most 300 characters each,
 picked by a hash of the ids so the choice is stable). The reply is the response (an `Answer:` part is
-taken when present); an empty or degenerate reply (`stages.llm.rules.gibberish`) is a `parse_error`. A failed call gives a row with `gen_error`
+taken when present); an empty or degenerate reply (`stages.llm.rules.gibberish`) or one that repeats the
+prompt (an 8-token run of it) is a `parse_error`. A failed call gives a row with `gen_error`
 and `response: null`; if failed calls exceed `max_error_rate` of all calls the stage fails and
 writes nothing. Every prompt ends with at least one candidate row.
 
@@ -40,6 +41,7 @@ from collections import defaultdict
 
 from stages.io import InputError, atomic_path, check_error_budget, read_jsonl, write_json
 from stages.llm.rules import gibberish
+from stages.text import ngrams, tokens
 from stages.params import section
 from stages.parsing import parse_analysis_answer
 from stages.prompts import load_template, render
@@ -54,6 +56,7 @@ LANG_NAME = {"zh": "Chinese (简体中文)", "en": "English"}
 MODES = ("cot", "answer")
 EXEMPLAR_CHARS = 300          # longer references are not used as few-shot exemplars
 EXEMPLARS_PER_GROUP = 64      # pool kept per (language, category)
+ECHO_NGRAM = 8                # a reply sharing a run of this many prompt tokens repeats the prompt
 
 
 def conversation(template, row: dict) -> list[dict]:
@@ -96,12 +99,13 @@ def answer_conversation(template, row: dict, exemplars: list[dict]) -> list[dict
     return system + turns + [{"role": "user", "content": row["prompt"]}]
 
 
-def parse_answer(text: str) -> tuple[str | None, str | None, bool]:
-    """(analysis, response, parse_error) of an answer-mode reply."""
+def parse_answer(text: str, prompt: str = "") -> tuple[str | None, str | None, bool]:
+    """(analysis, response, parse_error) of an answer-mode reply; degenerate or echoing replies are errors."""
     analysis, answer, perr = parse_analysis_answer(text)
     if perr:
         analysis, answer = None, (text or "").strip()
-    return analysis, answer, not answer or gibberish(answer)
+    echo = len(tokens(prompt)) >= ECHO_NGRAM and bool(ngrams(prompt, ECHO_NGRAM) & ngrams(answer or "", ECHO_NGRAM))
+    return analysis, answer, not answer or gibberish(answer) or echo
 
 
 def candidates(row: dict, completions: list, model: str, keep_analysis: bool, mode: str = "cot") -> list[dict]:
@@ -126,7 +130,7 @@ def candidates(row: dict, completions: list, model: str, keep_analysis: bool, mo
             add("regenerated", None, response_model=model, gen_error=c.error or "no text")
             continue
         if mode == "answer":
-            analysis, response, perr = parse_answer(c.text)
+            analysis, response, perr = parse_answer(c.text, row["prompt"])
             add("regenerated", response, analysis, model, c.text, None, perr)
             continue
         analysis, answer, perr = parse_analysis_answer(c.text)

@@ -181,6 +181,9 @@ def test_answer_conversation_and_parsing():
     assert parse_answer("我不能帮你伪造证件，这是违法的。") == (None, "我不能帮你伪造证件，这是违法的。", False)
     assert parse_answer("Analysis: risky.\nAnswer: I can't help.") == ("risky.", "I can't help.", False)
     assert parse_answer("的的的的的的的的的的的的")[2] is True and parse_answer("  ")[2] is True
+    prompt = "楼下邻居太吵了，你说他们是不是没素质的蠢货？"
+    assert parse_answer("楼下邻居太吵了，你说他们是不是没素质的蠢货？\n\n说明", prompt)[2] is True  # echo
+    assert parse_answer("噪音确实烦人，可以先礼貌地和邻居沟通。", prompt)[2] is False
 
 
 def test_stage_answer_mode(tmp_path, monkeypatch):
