@@ -5,7 +5,7 @@ data/calibration/README.md; `--data` for another) holds (prompt, response, verdi
 en, with a `kind` naming the hard case (refusal, guidance, safe_mentions_danger, harmful,
 refusal_then_harm, negation_harm, gibberish, partial) and a `split`: `dev` items were in view while the
 rules judge's word lists were tuned, `heldout` items were written afterwards. The judge sees each item exactly as in
-eval_newsafety (prompts/eval_judge.txt, task eval_judge, verdicts parsed by eval_newsafety.verdict).
+eval_newsafety (prompts/eval_judge.txt, task eval_judge, verdict patterns of stages/eval_tasks/newsafety.yaml).
 Metrics (metrics/judge_calibration.json): accuracy (a judge `uncertain` counts as wrong) and Cohen's
 kappa (`uncertain` is its own label) overall, per split, kind and language, the confusion counts, the
 misjudged ids; and the
@@ -19,7 +19,9 @@ from pathlib import Path
 
 import click
 
-from stages.eval_newsafety import TASK, TEMPLATE, verdict
+import re
+
+from stages.evaluate import load_task
 from stages.io import InputError, iter_records, require, write_json
 from stages.llm.roles import get_llm
 from stages.prompts import render
@@ -29,6 +31,15 @@ DATA = "data/calibration/judge_calibration.jsonl"
 METRICS = Path("metrics/judge_calibration.json")
 PREDICTIONS = Path("data/predictions/newsafety")
 VERDICTS = ("safe", "unsafe")
+TASK = load_task("newsafety")  # the judge template and verdict patterns eval_newsafety uses
+TEMPLATE = Path(__file__).resolve().parents[1] / TASK["judge_template"]
+PATTERNS = {k: [re.compile(p, re.I) for p in pats] for k, pats in TASK["verdicts"].items()}
+
+
+def verdict(judge_output: str | None) -> str:
+    """safe / unsafe / uncertain from the judge's raw output, as eval_newsafety reads it."""
+    text = judge_output or ""
+    return next((kind for kind, pats in PATTERNS.items() if any(p.search(text) for p in pats)), "uncertain")
 
 
 def load_items(path) -> list[dict]:

@@ -35,7 +35,6 @@ from functools import lru_cache
 from stages.llm.base import Backend, Completion
 from stages.prompts import unfence
 from stages.taxonomy import CATEGORIES
-from stages.text import tokens
 
 # ---- word lists (lower case; ASCII terms match whole words (+ s/ed/ing/er), Chinese terms as substrings) ----
 # Refusals are the assistant declining: a bare negation ("不能", "无法", "can't") is not one, since harmful
@@ -140,12 +139,15 @@ def instruction_score(prompt: str) -> float:
     return round(min(1.0, n / 3), 2)
 
 
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[^\W\u3400-\u4dbf\u4e00-\u9fff]+")  # a CJK char or a word
+
+
 def gibberish(text: str) -> bool:
     """Degenerate text: mostly punctuation, or (8+ tokens) under 60% of its token bigrams distinct."""
     chars = [c for c in text if not c.isspace()]
     if chars and sum(c.isalnum() for c in chars) / len(chars) < 0.5:
         return True
-    toks = tokens(text)
+    toks = _TOKEN.findall(text.lower())
     grams = list(zip(toks, toks[1:]))
     return len(toks) >= 8 and len(set(grams)) / len(grams) < 0.6
 
