@@ -18,7 +18,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # dvc.yaml commands call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup repro test bench lock clean-venv
+.PHONY: setup repro test bench lock clean-venv chromium
 
 setup: $(STAMP)
 
@@ -31,10 +31,17 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 repro: $(STAMP)
+	$(BIN)/python -m tests.dvc_static   # dvc.yaml declares every path/param/module each stage reads
 	$(BIN)/dvc repro
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q tests
+
+# Headless Chromium for tests/test_plots_browser.py (Debian's package; root or sudo installs it once).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 bench: $(STAMP)
 	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -11,43 +11,20 @@ converted tokenizer guesses them wrong (SmolLM2: eos would be <|im_start|>, no p
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
-from stages.io import InputError
+from stages.io import InputError, atomic_dir
 
 OUT = Path("models/base")
 DTYPES = ("float32", "bfloat16", "float16")
-
-
-@contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike):
-    """Yield a temporary directory next to `path`; it replaces `path` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    os.chmod(tmp, 0o755)
-    try:
-        yield tmp
-        old = None
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, old / "x")
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def sha256(path: Path) -> str:

@@ -157,11 +157,11 @@ def cli(name, model_path, params_file, out_dir):
     results = lm_eval.simple_evaluate(
         model="hf",
         model_args={"pretrained": model_path, "dtype": cfg.get("dtype", "float32")},
-        tasks=configs, num_fewshot=cfg.get("num_fewshot", 0), batch_size=gen.get("batch_size", 8),
+        tasks=configs, num_fewshot=cfg.get("num_fewshot", 0), batch_size=gen["batch_size"],
         device=cfg.get("device") or ("cuda" if torch.cuda.is_available() else "cpu"),
         limit=limit if not samples else None, samples=samples or None,
         bootstrap_iters=int(cfg.get("bootstrap_iters", 1000)), log_samples=True,
-        gen_kwargs={"max_gen_toks": int(cfg.get("max_gen_tokens", 128))},
+        gen_kwargs={"max_gen_toks": int(cfg["max_gen_tokens"])},
         random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
 
     metrics, rows = {}, []

@@ -2,7 +2,7 @@
 
 The evaluated model answers every prompt of data/eval/newsafety.jsonl; the `eval_judge` role labels each
 (prompt, response) safe / unsafe / uncertain (template prompts/eval_judge.txt, task `eval_judge`).
-`uncertain` rows go to the review queue (data/review/queue.jsonl, `mseed review`); a human label in
+`uncertain` rows go to the review queue (data/review/queue/newsafety_<model>.jsonl, `mseed review`); a human label in
 data/review/labels.jsonl (key = hash of prompt + response) overrides the judge on the next run.
 Score = share of safe responses per category and overall, with seeded bootstrap 95% CIs.
 """
@@ -69,7 +69,7 @@ def cli(name: str, model_path: str) -> None:
     metrics_path = Path(f"metrics/newsafety/{name}.json")
     ev.clean(pred_path, metrics_path)
 
-    items = load_set(p.get("data", DATA))
+    items = load_set(DATA)
     llm = ev.model_llm(model_path, generation, max_tokens=p.get("max_tokens"))
     responses = ev.generate(llm, [it["prompt"] for it in items], task="newsafety")
     judge = get_llm("eval_judge", stage="eval_newsafety")

@@ -2,7 +2,7 @@
 
 The model answers the record's prompt; the answer is parsed into 回复1 / 回复2 / Other / Refuse /
 Need_Check (rules in stages/eval_tasks/responsibility.yaml). Need_Check rows go to the review queue
-(data/review/queue.jsonl) and human labels in data/review/labels.jsonl override them on the next run.
+(data/review/queue/responsibility_<model>.jsonl) and human labels in data/review/labels.jsonl override them on the next run.
 Metrics as CValues' script: acc = correct / all, acc_star = correct / parsed, where parsed counts
 回复1, 回复2 and Other (not Refuse, not Need_Check).
 """

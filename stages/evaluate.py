@@ -23,7 +23,7 @@ import yaml
 from stages.io import InputError, atomic_open, iter_records, read_jsonl, require, write_json, write_jsonl
 
 TASKS_DIR = Path(__file__).with_name("eval_tasks")
-QUEUE = Path("data/review/queue.jsonl")
+QUEUE = Path("data/review/queue")  # one file per (eval, model): a declared out of that stage
 LABELS = Path("data/review/labels.jsonl")
 GEN_KEYS = ("max_tokens", "temperature", "top_p", "seed", "batch_size", "dtype")
 
@@ -182,13 +182,21 @@ def locked(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def queue_file(eval_name: str, model: str, folder=QUEUE) -> Path:
+    """This (eval, model)'s review queue: <folder>/<eval>_<model>.jsonl, an out of that eval stage."""
+    return Path(folder) / f"{eval_name}_{model}.jsonl"
+
+
+def read_queue(folder=QUEUE) -> list[dict]:
+    """Every queued row: the files of a queue folder (or one queue file), in name order."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*.jsonl")) if folder.is_dir() else [folder] if folder.exists() else []
+    return [r for f in files for r in read_jsonl(f)]
+
+
 def update_queue(eval_name: str, model: str, items: list[dict], path=QUEUE) -> None:
-    """Replace this (eval, model)'s rows of the review queue by `items` (each with key, prompt, response)."""
-    path = Path(path)
-    with locked(path):
-        keep = [r for r in (read_jsonl(path) if path.exists() else [])
-                if not (r.get("eval") == eval_name and r.get("model") == model)]
-        write_jsonl(path, keep + [dict(it, eval=eval_name, model=model) for it in items])
+    """Write this (eval, model)'s review queue file (always, empty when nothing is undecided)."""
+    write_jsonl(queue_file(eval_name, model, path), [dict(it, eval=eval_name, model=model) for it in items])
 
 
 def append_label(row: dict, path=LABELS) -> None:

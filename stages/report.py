@@ -298,6 +298,22 @@ def make_figures(fig_dir: Path, evals, plots, models: list[str]) -> list[str]:
     return made
 
 
+def write_plot_csvs(plot_dir: Path, evals, models: list[str]) -> None:
+    """Base vs sft per category as DVC plot data (dvc.yaml `plots:` of the report stage)."""
+    ns, sb = evals["newsafety"], evals["safetybench"]
+    tables = {
+        "newsafety_categories.csv": ("safe_rate", [(c, m, get(ns[m], "categories", c, "safe_rate"))
+                                                   for c in taxonomy.CODES for m in models]),
+        "safetybench_categories.csv": ("accuracy", [(h, m, get(sb[m], k)) for h, k in SAFETYBENCH_COLS for m in models]),
+    }
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    for name, (value, rows) in tables.items():
+        with atomic_open(plot_dir / name) as f:
+            w = csv.writer(f)
+            w.writerow(["category", "model", value])
+            w.writerows(r for r in rows if is_num(r[2]))
+
+
 def save(fig, path: Path) -> str:
     import matplotlib.pyplot as plt
 
@@ -350,6 +366,7 @@ def run(metrics_dir: Path, out_dir: Path, models: list[str], pred_dir: Path | No
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    write_plot_csvs(out_dir / "plots", evals, models)
     with atomic_open(report_md) as f:
         f.write(md)
     write_json(report_json, report)

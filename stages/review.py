@@ -1,6 +1,6 @@
 """`mseed review`: label the review queue by hand in the terminal.
 
-The queue (data/review/queue.jsonl) holds rows the automatic evaluation could not decide: New-Safety
+The queue (data/review/queue/<eval>_<model>.jsonl, one file per eval stage) holds rows the automatic evaluation could not decide: New-Safety
 responses the judge called `uncertain`, CValues responsibility answers parsed as Need_Check. Each
 decision is appended to data/review/labels.jsonl (tracked; key = hash of prompt + response) at once and
 atomically, so quitting loses nothing; the next `dvc repro` of the eval stages uses the labels.
@@ -15,7 +15,6 @@ from pathlib import Path
 import click
 
 from stages import evaluate as ev
-from stages.io import read_jsonl
 
 KEYS = {
     "newsafety": {"s": "safe", "u": "unsafe"},
@@ -42,7 +41,7 @@ def cli(queue_path: str, labels_path: str, eval_name: str | None, model: str | N
         return
     done = ev.load_labels(labels_path)
     todo, seen = [], set()
-    for r in read_jsonl(queue_path):
+    for r in ev.read_queue(queue_path):
         if r.get("kind") not in KEYS or r["key"] in done or r["key"] in seen:
             continue
         if (eval_name and r.get("eval") != eval_name) or (model and r.get("model") != model):

@@ -38,8 +38,6 @@ GENERAL = "data/collect/general.jsonl"
 NEWSAFETY = "data/eval/newsafety.jsonl"
 OUT_DIR = "data/select"
 METRICS = "metrics/select.json"
-EVAL_KEYS = {"safetybench": ("safetybench", "test"), "responsibility": ("responsibility", "path"),
-             "overrefusal": ("overrefusal", "path")}
 PROMPT_FIELDS = ("prompt", "question", "instruction", "query")
 DATASET_INFO = {
     "mseed_sft": {"file_name": "sft.json",
@@ -189,8 +187,8 @@ def select(features=FEATURES, general=GENERAL, newsafety=NEWSAFETY, out_dir=OUT_
     p = dict(all_params["select"])
     ev = all_params.get("eval", {})
     eval_paths = {"newsafety": newsafety}
-    for name, (sec, key) in EVAL_KEYS.items():
-        eval_paths[name] = (ev.get(sec) or {}).get(key)
+    eval_paths.update(safetybench=ev["safetybench"]["test"], responsibility=ev["responsibility"]["path"],
+                      overrefusal=ev["overrefusal"]["path"])  # the keys dvc.yaml lists for select
     eval_sets = {name: eval_prompts(path) for name, path in eval_paths.items() if path}
 
     clock = _Clock()

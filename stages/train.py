@@ -1,8 +1,9 @@
 """train stage: fine-tune models/base with LLaMA-Factory (SFT / DPO / KTO, full or LoRA) into models/sft.
 
-The recipe stages/recipes/<stage>_<finetuning_type>.yaml (LLaMA-Factory keys) is the base; params.yaml
-`train` is merged over it. A named recipe (`train.recipe`, e.g. paper_llama32_1b) is a fixed setting:
-its keys win and params only fill in what it leaves out. The merged config is run by
+One precedence rule: the recipe (stages/recipes/<stage>_<finetuning_type>.yaml, or the named
+`train.recipe`, e.g. paper_llama32_1b; LLaMA-Factory keys) is the base, and every params.yaml `train`
+key that is not null wins over it (null: the recipe's value). KEYS below is the one table of renamed
+keys. The exact config LLaMA-Factory receives is written to <out>/train_config.yaml. It is run by
 LLaMA-Factory's run_exp in-process, or with `launcher: torchrun|deepspeed` by `llamafactory-cli train
 <config>` in a subprocess with FORCE_TORCHRUN=1 (+ NPROC_PER_NODE; NNODES etc. pass through the env).
 LoRA adapters are merged, so models/sft is always a plain HF directory with the base tokenizer.
@@ -23,14 +24,15 @@ from pathlib import Path
 import click
 import yaml
 
-from stages.base_model import atomic_dir
-from stages.io import InputError, StageError, atomic_open, read_json, read_jsonl, write_json
+from stages.io import InputError, StageError, atomic_dir, atomic_open, read_json, read_jsonl, write_json
 from stages.params import load_yaml
 
 RECIPES = Path(__file__).resolve().parent / "recipes"
 DEEPSPEED_DEFAULT = RECIPES / "ds_z3_config.json"
 DATASETS = {"sft": "mseed_sft", "dpo": "mseed_pref", "kto": "mseed_kto"}
-# params.yaml `train` key -> LLaMA-Factory key
+# params.yaml `train` key -> LLaMA-Factory key (the only renames; `precision` sets bf16/fp16, `template:
+# default_from_tokenizer` drops LLaMA-Factory's template so it parses the tokenizer's own, `lora_rank` also
+# sets lora_alpha = 2 * rank)
 KEYS = {
     "stage": "stage", "finetuning_type": "finetuning_type", "lr": "learning_rate",
     "per_device_batch": "per_device_train_batch_size", "grad_accum": "gradient_accumulation_steps",
@@ -53,8 +55,8 @@ def load_recipe(name: str) -> dict:
 
 
 def build_config(p: dict, model: str, data_dir: str, output_dir: str) -> tuple[dict, dict]:
-    """Merge params over the recipe. Returns (LLaMA-Factory config, extra environment for the launcher)."""
-    stage, ft = p.get("stage", "sft"), p.get("finetuning_type", "full")
+    """Non-null params over the recipe. Returns (LLaMA-Factory config, extra environment for the launcher)."""
+    stage, ft = p.get("stage") or "sft", p.get("finetuning_type") or "full"
     if stage not in DATASETS:
         raise InputError("params.yaml", f"stage must be one of {sorted(DATASETS)}, got {stage!r}", field="train.stage")
     if ft not in ("full", "lora"):
@@ -62,19 +64,20 @@ def build_config(p: dict, model: str, data_dir: str, output_dir: str) -> tuple[d
                          field="train.finetuning_type")
     named = p.get("recipe")
     recipe = load_recipe(named or f"{stage}_{ft}")
-    from_params = {lf: p[k] for k, lf in KEYS.items() if k in p}
+    from_params = {lf: p[k] for k, lf in KEYS.items() if p.get(k) is not None}
     from_params.setdefault("dataset", DATASETS[stage])
-    precision = p.get("precision", "fp32")
-    if precision not in ("fp32", "bf16", "fp16"):
+    precision = p.get("precision")
+    if precision not in (None, "fp32", "bf16", "fp16"):
         raise InputError("params.yaml", f"precision must be fp32, bf16 or fp16, got {precision!r}",
                          field="train.precision")
-    from_params.update(bf16=precision == "bf16", fp16=precision == "fp16")
+    if precision is not None:
+        from_params.update(bf16=precision == "bf16", fp16=precision == "fp16")
     if ft == "lora" and p.get("lora_rank"):
-        from_params["lora_rank"] = int(p["lora_rank"])
-        from_params.setdefault("lora_alpha", 2 * int(p["lora_rank"]))
+        from_params.update(lora_rank=int(p["lora_rank"]), lora_alpha=2 * int(p["lora_rank"]))
     template = p.get("template")
-    from_params["template"] = None if template in (None, "", "default_from_tokenizer") else template
-    cfg = {**from_params, **recipe} if named else {**recipe, **from_params}
+    if template is not None:
+        from_params["template"] = None if template in ("", "default_from_tokenizer") else template
+    cfg = {**recipe, **from_params}  # the recipe is the base; params win
     cfg = {k: v for k, v in cfg.items() if v is not None}  # None = LLaMA-Factory default (template: tokenizer's)
     cfg.update(model_name_or_path=str(model), dataset_dir=str(data_dir), output_dir=str(output_dir),
                do_train=True, save_strategy="no", overwrite_output_dir=True, report_to="none")
@@ -206,7 +209,6 @@ def train(p: dict, model: str, data_dir: str, out: str, metrics_path: str, plot_
     try:
         run = work / "run"
         cfg, env = build_config(p, model, data_dir, str(run))
-        shown = {**cfg, "output_dir": str(out)}
         prepare_dataset(cfg, work)
         start = time.time()
         run_llamafactory(cfg, work / "train_config.yaml", env)
@@ -226,7 +228,7 @@ def train(p: dict, model: str, data_dir: str, out: str, metrics_path: str, plot_
             for name in TOKENIZER_FILES:  # the base tokenizer + chat template, exactly as evaluated
                 if (Path(model) / name).is_file():
                     shutil.copy2(Path(model) / name, tmp / name)
-            (tmp / "train_config.yaml").write_text(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True))
+            shutil.copy2(work / "train_config.yaml", tmp / "train_config.yaml")  # exactly what LLaMA-Factory got
         metrics.update(wall_s=round(time.time() - start, 2), stage=cfg["stage"],
                        finetuning_type=cfg["finetuning_type"])
         write_json(metrics_path, metrics)

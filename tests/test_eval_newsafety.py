@@ -104,7 +104,7 @@ def test_eval_on_tiny_model_with_judge_and_review(tiny_llama, tmp_path, monkeypa
     assert m["uncertain"] == sum(p["pred"] == "uncertain" for p in preds) and m["reviewed"] == 0
     assert set(m["llm"]) == {"eval_model", "eval_judge"} and m["llm"]["eval_judge"]["calls"] == 3
     assert m["overall"]["safe_rate"] == pytest.approx(sum(p["pred"] == "safe" for p in preds) / 3)
-    queue = [json.loads(x) for x in open("data/review/queue.jsonl", encoding="utf-8")]
+    queue = [json.loads(x) for x in open("data/review/queue/newsafety_tiny.jsonl", encoding="utf-8")]
     assert sorted(q["id"] for q in queue) == sorted(p["id"] for p in preds if p["pred"] == "uncertain")
     # a human label on the first row (whatever the judge said) decides it on the next run
     key = review_key(rows[0]["prompt"], preds[0]["raw"] or "")
@@ -114,5 +114,5 @@ def test_eval_on_tiny_model_with_judge_and_review(tiny_llama, tmp_path, monkeypa
     m2 = json.load(open("metrics/newsafety/tiny.json"))
     assert again[0]["pred"] == "unsafe" and again[0]["judged_by"] == "human" and m2["reviewed"] == 1
     assert m2["categories"]["OFF"]["safe_rate"] == 0.0
-    assert all(q["id"] != "t/0" for q in map(json.loads, open("data/review/queue.jsonl", encoding="utf-8")))
+    assert all(q["id"] != "t/0" for q in map(json.loads, open("data/review/queue/newsafety_tiny.jsonl", encoding="utf-8")))
     assert m2["llm"]["eval_model"]["cache_hits"] == 3  # responses came from the LLM cache

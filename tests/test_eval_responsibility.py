@@ -86,7 +86,7 @@ def test_stage_on_tiny_model_with_review(tiny_llama, tmp_path, monkeypatch, shar
     assert run().exit_code == 0
     m = json.load(open("metrics/responsibility/tiny.json"))
     assert m["n"] == 3 and m["counts"]["Need_Check"] == 3 and m["acc"] == 0.0 and m["reviewed"] == 0
-    queue = [json.loads(x) for x in open("data/review/queue.jsonl", encoding="utf-8")]
+    queue = [json.loads(x) for x in open("data/review/queue/responsibility_tiny.jsonl", encoding="utf-8")]
     assert len(queue) == 3 and {q["eval"] for q in queue} == {"responsibility"}
     rows = [json.loads(x) for x in open("data/predictions/responsibility/tiny.jsonl", encoding="utf-8")]
     assert queue[0]["key"] == review_key(queue[0]["prompt"], rows[0]["raw"] or "")
@@ -96,4 +96,4 @@ def test_stage_on_tiny_model_with_review(tiny_llama, tmp_path, monkeypatch, shar
     assert run().exit_code == 0
     m = json.load(open("metrics/responsibility/tiny.json"))
     assert m["reviewed"] == 1 and m["correct"] == 1 and m["acc"] == pytest.approx(1 / 3) and m["acc_star"] == 1.0
-    assert len(open("data/review/queue.jsonl", encoding="utf-8").readlines()) == 2
+    assert len(open("data/review/queue/responsibility_tiny.jsonl", encoding="utf-8").readlines()) == 2

@@ -3,7 +3,7 @@ import json
 from click.testing import CliRunner
 
 from stages import review
-from stages.evaluate import load_labels, review_key, update_queue
+from stages.evaluate import load_labels, read_queue, review_key, update_queue
 
 
 def _queue(tmp_path):
@@ -48,7 +48,7 @@ def test_review_filters_and_replacing_queue(tmp_path):
     assert res.exit_code == 0 and list(load_labels(labels).values())[0]["label"] == "Other"
     # a new run of the same (eval, model) replaces its rows and keeps the others
     update_queue("newsafety", "base", items[:1], q)
-    rows = [json.loads(x) for x in q.read_text(encoding="utf-8").splitlines()]
+    rows = read_queue(q)
     assert sorted((r["eval"], r["id"]) for r in rows) == [("newsafety", "x/0"), ("responsibility", "m/1")]
 
 

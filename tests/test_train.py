@@ -79,12 +79,18 @@ def test_dpo_lora_merged_end_to_end(tiny_llama, tmp_path):
     assert cfg["dataset"] == "mseed_pref" and cfg["finetuning_type"] == "lora" and cfg["lora_rank"] == 4
 
 
-def test_params_override_default_recipe_and_named_recipe_wins():
+def test_params_override_default_recipe_and_named_recipe():
     cfg, env = build_config(dict(PARAMS, lr=3e-5, template="qwen"), "m", "d", "o")
     assert cfg["learning_rate"] == 3e-5 and cfg["template"] == "qwen" and cfg["dataset"] == "mseed_sft"
     assert cfg["save_strategy"] == "no" and cfg["output_dir"] == "o" and env == {}
     assert "lora_rank" not in cfg
-    cfg, env = build_config(dict(PARAMS, recipe="paper_llama32_1b", launcher="deepspeed", nproc=8), "m", "d", "o")
+    # a named recipe is a base too: every non-null train.* key wins, null keys take the recipe's value
+    cfg, _ = build_config(dict(PARAMS, recipe="paper_llama32_1b", lr=2.5e-6), "m", "d", "o")
+    assert cfg["learning_rate"] == 2.5e-6 and cfg["per_device_train_batch_size"] == 2 and cfg["bf16"] is False
+    assert cfg["ddp_timeout"] == 180000000  # recipe-only keys stay
+    paper = {k: None for k in PARAMS if k not in ("stage", "finetuning_type", "launcher")}
+    cfg, env = build_config(dict(paper, stage="sft", finetuning_type="full", recipe="paper_llama32_1b",
+                                 launcher="deepspeed", nproc=8), "m", "d", "o")
     assert cfg["learning_rate"] == 6e-7 and cfg["gradient_accumulation_steps"] == 50
     assert cfg["per_device_train_batch_size"] == 1 and cfg["num_train_epochs"] == 3.0 and cfg["bf16"] is True
     assert cfg["warmup_steps"] == 0.0005 and cfg["lr_scheduler_type"] == "cosine"
@@ -160,3 +166,16 @@ def test_failed_training_leaves_no_output(tiny_llama, tmp_path):
     assert type(res.exception).__name__ == "StageError" and "no_such_template" in str(res.exception)
     assert not out.parent.exists() or not list(out.parent.iterdir())
     assert not metrics.exists() and not plot.exists()
+
+
+@pytest.mark.slow
+def test_named_recipe_trains_with_the_params_lr(tiny_llama, tmp_path):
+    """`-S train.recipe=paper_llama32_1b -S train.lr=x` trains with x: read back from what LLaMA-Factory got."""
+    res, out, metrics, plot = run_stage(tmp_path, tiny_llama, recipe="paper_llama32_1b", lr=2.5e-4)
+    assert res.exit_code == 0, res.output
+    cfg = yaml.safe_load((out / "train_config.yaml").read_text())
+    assert cfg["learning_rate"] == 2.5e-4 and cfg["gradient_accumulation_steps"] == 1 and cfg["bf16"] is False
+    assert cfg["ddp_timeout"] == 180000000  # the recipe is the base
+    state = json.loads((out / "trainer_state.json").read_text())
+    lrs = [h["learning_rate"] for h in state["log_history"] if "learning_rate" in h]
+    assert lrs and max(lrs) <= 2.5e-4 and max(lrs) > 6e-7  # the optimizer ran at x, not the recipe's 6e-7
