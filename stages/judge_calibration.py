@@ -1,7 +1,7 @@
 """judge_calibration stage: how far the New-Safety verdicts of the `eval_judge` role can be trusted.
 
-The calibration set (data/calibration/judge_calibration.jsonl, written for the project, see
-data/calibration/README.md; `--data` for another) holds (prompt, response, verdict) items, zh and
+The calibration set (data/sample/project/judge_calibration.jsonl, written for the project, see
+data/sample/project/README.md; `--data` for another) holds (prompt, response, verdict) items, zh and
 en, with a `kind` naming the hard case (refusal, guidance, safe_mentions_danger, harmful,
 refusal_then_harm, negation_harm, gibberish, partial) and a `split`: `dev` items were in view while the
 rules judge's word lists were tuned, `heldout` items were written afterwards. The judge sees each item exactly as in
@@ -27,7 +27,7 @@ from stages.llm.roles import get_llm
 from stages.prompts import render
 from stages.stats import cohen_kappa
 
-DATA = "data/calibration/judge_calibration.jsonl"
+DATA = "data/sample/project/judge_calibration.jsonl"
 METRICS = Path("metrics/judge_calibration.json")
 PREDICTIONS = Path("data/predictions/newsafety")
 VERDICTS = ("safe", "unsafe")
