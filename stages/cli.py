@@ -25,6 +25,7 @@ COMMANDS = {
     "eval-responsibility": ("stages.eval_responsibility", "cli", "CValues responsibility multiple-choice evaluation."),
     "eval-general": ("stages.eval_general", "cli", "General capability: gsm8k, mmlu, cmmlu, ceval, HumanEval."),
     "eval-overrefusal": ("stages.eval_overrefusal", "cli", "Over-refusal on benign prompts that look sensitive."),
+    "judge-calibration": ("stages.judge_calibration", "cli", "Eval judge accuracy and Cohen's kappa on the calibration set."),
     "report": ("stages.report", "cli", "Base vs SFT report: metrics/report.json, report.md and figures."),
     "review": ("stages.review", "cli", "Label 'uncertain' judge verdicts by hand in the terminal."),
     "validate": ("stages.schemas", "cli", "Validate a dataset file against its Great Expectations suite."),

@@ -26,7 +26,7 @@ from stages.text import detect_lang
 
 MAX_PROMPT_CHARS = 16_000
 SAFETY_FORMATS = ["safety_prompts", "safetybench_test", "safetybench_dev", "cvalues_comparison", "cvalues_mc",
-                  "cvalues_responsibility", "seval", "mseed"]
+                  "cvalues_responsibility", "seval", "mseed", "newsafety"]
 GENERAL_FORMATS = ["alpaca", "sharegpt"]
 
 # ---------------------------------------------------------------- reading
@@ -281,6 +281,14 @@ def _mseed(path):
         yield line, None, _get(rec, "prompt", path, line), None, native, {"category": cat, "subclass": sub}
 
 
+def _newsafety(path):
+    """Project-written New-Safety sets: JSONL {id, prompt, category (one of the 14 codes), lang?}."""
+    for line, rec in iter_list(path):
+        rec = _obj(rec, path, line)
+        yield (line, _id(_get(rec, "id", path, line, types=(str, int))), _get(rec, "prompt", path, line), None,
+               _get(rec, "category", path, line), {})
+
+
 def _alpaca(path):
     """Alpaca: JSON list (or JSONL) {instruction, input, output}; prompt = instruction + input."""
     for line, rec in iter_list(path):
@@ -324,7 +332,7 @@ def _sharegpt(path):
 READERS: dict[str, Callable] = {
     "safety_prompts": _safety_prompts, "safetybench_test": _safetybench_test, "safetybench_dev": _safetybench_dev,
     "cvalues_comparison": _cvalues_comparison, "cvalues_mc": _cvalues_mc,
-    "cvalues_responsibility": _cvalues_responsibility, "seval": _seval, "mseed": _mseed,
+    "cvalues_responsibility": _cvalues_responsibility, "seval": _seval, "mseed": _mseed, "newsafety": _newsafety,
     "alpaca": _alpaca, "sharegpt": _sharegpt,
 }
 FORMATS = list(READERS)
@@ -398,5 +406,6 @@ load_cvalues_mc = _loader("cvalues_mc")
 load_cvalues_responsibility = _loader("cvalues_responsibility")
 load_seval = _loader("seval")
 load_mseed = _loader("mseed")
+load_newsafety = _loader("newsafety")
 load_alpaca = _loader("alpaca")
 load_sharegpt = _loader("sharegpt")

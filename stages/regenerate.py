@@ -8,13 +8,22 @@ the reasoning, then answer safely) in the prompt's language, formatted `Analysis
 - `original_negative`: the source's negative reference (`meta.neg_resp`, e.g. CValues-Comparison);
 - `regenerated`: one per sample of the role (`n`), response_model = the role's model.
 
-The reply is parsed into `analysis` + answer; `keep_analysis` decides whether the SFT target
-(`response`) is the answer alone or analysis + answer. A reply without the format is flagged
-(`parse_error`) and the whole text becomes the response. A failed call gives a row with `gen_error`
+`mode: cot` (the default): the reply is parsed into `analysis` + answer; `keep_analysis` decides whether the
+SFT target (`response`) is the answer alone or analysis + answer. A reply without the format is flagged
+(`parse_error`) and the whole text becomes the response.
+
+`mode: answer` (for small models, which do not produce the two-part format; needs keep_analysis false): the
+system message (params `answer_prompt`, prompts/regenerate_answer.txt) asks for the safe answer itself, the
+prompt is the user turn as in evaluation, and `few_shot_k` earlier turns show the sources' own reference
+responses (same language, same category first; other prompts than this one, at most 300 characters each,
+picked by a hash of the ids so the choice is stable). The reply is the response (an `Answer:` part is
+taken when present); an empty or degenerate reply (`stages.llm.rules.gibberish`) or one that repeats the
+prompt (an 8-token run of it) is a `parse_error`. A failed call gives a row with `gen_error`
 and `response: null`; if failed calls exceed `max_error_rate` of all calls the stage fails and
 writes nothing. Every prompt ends with at least one candidate row.
 
-Reads: data/augment/prompts.jsonl, params `regenerate`, role `safety_model`, prompts/regenerate.txt.
+Reads: data/augment/prompts.jsonl, params `regenerate`, role `safety_model`, prompts/regenerate.txt or
+prompts/regenerate_answer.txt.
 Writes: data/regenerate/candidates.jsonl, metrics/regenerate.json.
 """
 from __future__ import annotations
@@ -27,7 +36,12 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from stages.io import atomic_path, check_error_budget, read_jsonl, write_json
+import hashlib
+from collections import defaultdict
+
+from stages.io import InputError, atomic_path, check_error_budget, read_jsonl, write_json
+from stages.llm.rules import gibberish
+from stages.text import ngrams, tokens
 from stages.params import section
 from stages.parsing import parse_analysis_answer
 from stages.prompts import load_template, render
@@ -39,6 +53,10 @@ METRICS = "metrics/regenerate.json"
 CHUNK = 256
 TAGS = {"zh": ("分析：", "回答："), "en": ("Analysis:", "Answer:")}
 LANG_NAME = {"zh": "Chinese (简体中文)", "en": "English"}
+MODES = ("cot", "answer")
+EXEMPLAR_CHARS = 300          # longer references are not used as few-shot exemplars
+EXEMPLARS_PER_GROUP = 64      # pool kept per (language, category)
+ECHO_NGRAM = 8                # a reply sharing a run of this many prompt tokens repeats the prompt
 
 
 def conversation(template, row: dict) -> list[dict]:
@@ -48,7 +66,49 @@ def conversation(template, row: dict) -> list[dict]:
                   trusted={"language": LANG_NAME[lang], "analysis_tag": analysis_tag, "answer_tag": answer_tag})
 
 
-def candidates(row: dict, completions: list, model: str, keep_analysis: bool) -> list[dict]:
+def exemplar_pool(rows) -> dict[tuple[str, str], list[dict]]:
+    """(lang, category) -> collected prompts with a short reference response (few-shot exemplars)."""
+    pool: dict = defaultdict(list)
+    for r in rows:
+        resp = r.get("response")
+        if (r.get("origin", "original") == "original" and isinstance(resp, str) and resp.strip()
+                and len(resp) <= EXEMPLAR_CHARS and len(r["prompt"]) <= EXEMPLAR_CHARS):
+            group = pool[(r.get("lang"), r.get("category"))]
+            if len(group) < EXEMPLARS_PER_GROUP:
+                group.append({"id": r["id"], "prompt": r["prompt"], "response": resp.strip()})
+    return pool
+
+
+def pick_exemplars(row: dict, pool: dict, k: int) -> list[dict]:
+    """k exemplars for a row: same language and category first, then same language; never the row itself."""
+    def order(group):
+        rest = [e for e in group if e["id"] != row["id"] and e["prompt"] != row["prompt"]]
+        return sorted(rest, key=lambda e: hashlib.sha1(f"{row['id']}\0{e['id']}".encode()).hexdigest())
+    same = order(pool.get((row.get("lang"), row.get("category")), []))
+    other = order([e for (lg, c), g in sorted(pool.items(), key=str) if lg == row.get("lang")
+                   and c != row.get("category") for e in g])
+    return (same + other)[:k]
+
+
+def answer_conversation(template, row: dict, exemplars: list[dict]) -> list[dict]:
+    """System instruction, exemplar turns, then the prompt as the user turn (answer mode)."""
+    lang = row["lang"] if row.get("lang") in TAGS else "en"
+    system = render(template, trusted={"language": LANG_NAME[lang]})
+    turns = [m for e in exemplars for m in ({"role": "user", "content": e["prompt"]},
+                                            {"role": "assistant", "content": e["response"]})]
+    return system + turns + [{"role": "user", "content": row["prompt"]}]
+
+
+def parse_answer(text: str, prompt: str = "") -> tuple[str | None, str | None, bool]:
+    """(analysis, response, parse_error) of an answer-mode reply; degenerate or echoing replies are errors."""
+    analysis, answer, perr = parse_analysis_answer(text)
+    if perr:
+        analysis, answer = None, (text or "").strip()
+    echo = len(tokens(prompt)) >= ECHO_NGRAM and bool(ngrams(prompt, ECHO_NGRAM) & ngrams(answer or "", ECHO_NGRAM))
+    return analysis, answer, not answer or gibberish(answer) or echo
+
+
+def candidates(row: dict, completions: list, model: str, keep_analysis: bool, mode: str = "cot") -> list[dict]:
     """Candidate rows for one prompt: original, original_negative (when present), regenerated."""
     base = {"id": row["id"], "source": row["source"], "category": row["category"], "lang": row["lang"],
             "prompt": row["prompt"], "origin": row.get("origin", "original"), "parent_id": row.get("parent_id")}
@@ -69,6 +129,10 @@ def candidates(row: dict, completions: list, model: str, keep_analysis: bool) ->
         if c.error is not None or c.text is None:
             add("regenerated", None, response_model=model, gen_error=c.error or "no text")
             continue
+        if mode == "answer":
+            analysis, response, perr = parse_answer(c.text, row["prompt"])
+            add("regenerated", response, analysis, model, c.text, None, perr)
+            continue
         analysis, answer, perr = parse_analysis_answer(c.text)
         response = answer if not (keep_analysis and analysis and not perr) else f"{tags[0]} {analysis}\n{tags[1]} {answer}"
         add("regenerated", response, analysis, model, c.text, None, perr)
@@ -83,9 +147,20 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
     p = section("regenerate", params_path)
     keep_analysis = bool(p.get("keep_analysis", False))
     max_error_rate = float(p.get("max_error_rate", 0.05))
-    template = load_template(p.get("prompt", "prompts/regenerate.txt"))
+    mode, k = p.get("mode") or "cot", int(p.get("few_shot_k") or 0)
+    if mode not in MODES:
+        raise InputError(params_path, f"regenerate.mode must be one of {', '.join(MODES)}, got {mode!r}", field="mode")
+    if mode == "answer" and keep_analysis:
+        raise InputError(params_path, "mode answer has no analysis to keep: set keep_analysis false or mode cot",
+                         field="keep_analysis")
+    template = load_template(p.get("answer_prompt", "prompts/regenerate_answer.txt") if mode == "answer"
+                             else p.get("prompt", "prompts/regenerate.txt"))
     validate_file(inp, "augmented")
     total = sum(1 for _ in read_jsonl(inp))
+    pool = exemplar_pool(read_jsonl(inp)) if mode == "answer" and k > 0 else {}
+
+    def conv(r):
+        return answer_conversation(template, r, pick_exemplars(r, pool, k)) if mode == "answer" else conversation(template, r)
 
     llm = get_llm("safety_model", stage="regenerate", params_path=params_path)
     model = llm.backend.model
@@ -94,9 +169,9 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
     with atomic_path(out) as tmp:
         with open(tmp, "w", encoding="utf-8") as f, tqdm(total=total, desc="regenerate", unit="prompt") as bar:
             while chunk := list(itertools.islice(rows, CHUNK)):
-                results = llm.chat([conversation(template, r) for r in chunk], task="regenerate")
+                results = llm.chat([conv(r) for r in chunk], task="regenerate")
                 for row, comps in zip(chunk, results):
-                    cands = candidates(row, comps, model, keep_analysis)
+                    cands = candidates(row, comps, model, keep_analysis, mode)
                     prompts += 1
                     for c in cands:
                         types[c["candidate_type"]] += 1
@@ -114,7 +189,8 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
               "candidate_types": {k: types[k] for k in ("original", "original_negative", "regenerated")},
               "gen_errors": errors, "error_rate": round(error_rate, 4), "parse_errors": parse_errors,
               "parse_error_rate": round(parse_errors / max(1, calls - errors), 4),
-              "keep_analysis": keep_analysis, "llm": {"safety_model": llm.stats()}}
+              "keep_analysis": keep_analysis, "mode": mode, "few_shot_k": k if mode == "answer" else 0,
+              "llm": {"safety_model": llm.stats()}}
     write_json(metrics, report)
     return report
 

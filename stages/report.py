@@ -7,6 +7,9 @@ label_categories}.csv. A missing file is tolerated and named in the report. Writ
   first; `delta_<model>` for each when there are more than two models), `train.*` / `label.*` as is;
 - metrics/report.md: tables laid out like the paper's Tables 5-1, 5-2, 5-3 plus the 14-category table;
 - metrics/figures/*.png: New-Safety safe rate per category with CI bars, SafetyBench, loss curve, labels.
+Also (stages/report_sections.py): the paired base-vs-model comparison from data/predictions/<eval>/<model>.jsonl
+(stages/stats.py; json keys `paired.<eval>.<group>.<stat>.<model>`, params `report`), the select funnel
+(metrics/select.json) and the eval judge calibration (metrics/judge_calibration.json); these are optional.
 """
 from __future__ import annotations
 
@@ -19,9 +22,9 @@ from pathlib import Path
 
 import click
 
-from stages import taxonomy
+from stages import report_sections, stats, taxonomy
 from stages.io import InputError, atomic_open, read_json, write_json
-from stages.params import section
+from stages.params import load_params, section
 
 EVALS = ["safetybench", "newsafety", "responsibility", "general", "overrefusal"]
 SINGLE = ["train", "label"]
@@ -334,7 +337,27 @@ def save(fig, path: Path) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- stage
-def run(metrics_dir: Path, out_dir: Path, models: list[str]) -> dict:
+def extra_sections(metrics_dir: Path, pred_dir: Path | None, models: list[str], opts: dict) -> tuple[dict, str]:
+    """(report.json keys, markdown) of the paired comparison, select funnel and judge calibration."""
+    alpha = float(opts.get("alpha", 0.05))
+    paired = stats.compare(pred_dir, models, seed=int(opts.get("seed", 0)), n_boot=int(opts.get("n_boot", 2000)),
+                           alpha=alpha) if pred_dir is not None else {}
+    optional = {n: read_json(metrics_dir / f"{n}.json") if (metrics_dir / f"{n}.json").is_file() else None
+                for n in ("select", "judge_calibration")}
+    keys = stats.flat(paired)
+    cal = optional["judge_calibration"] or {}
+    blocks = {"calibration": cal.get("calibration"), "review": cal.get("review"),
+              "heldout": ((cal.get("calibration") or {}).get("by_split") or {}).get("heldout")}
+    for block, values in blocks.items():
+        for k in ("n", "accuracy", "kappa"):
+            keys[f"judge_calibration.{block}.{k}"] = (values or {}).get(k)
+    lines = report_sections.paired_md(paired, models[0], alpha) if paired else []
+    lines += report_sections.funnel_md(optional["select"]) + report_sections.calibration_md(optional["judge_calibration"])
+    return keys, "\n".join(lines) + "\n"
+
+
+def run(metrics_dir: Path, out_dir: Path, models: list[str], pred_dir: Path | None = None,
+        opts: dict | None = None) -> dict:
     if len(models) < 1:
         raise InputError("params.yaml", "eval.models is empty", field="eval.models")
     report_json, report_md, fig_dir = out_dir / "report.json", out_dir / "report.md", out_dir / "figures"
@@ -345,6 +368,9 @@ def run(metrics_dir: Path, out_dir: Path, models: list[str]) -> dict:
     evals, single, plots, missing = load_all(metrics_dir, models)
     report = build_report(evals, single, models, missing)
     md = render_md(evals, single, plots, models, missing)
+    extra_keys, extra_md = extra_sections(metrics_dir, pred_dir, models, opts or {})
+    report.update(extra_keys)
+    md += extra_md
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".figures.", dir=out_dir))
     try:
@@ -366,10 +392,13 @@ def run(metrics_dir: Path, out_dir: Path, models: list[str]) -> dict:
 @click.option("--out-dir", default="metrics", show_default=True, type=click.Path(path_type=Path),
               help="Where report.json, report.md and figures/ go.")
 @click.option("--params", "params_path", default="params.yaml", show_default=True, help="params file (eval.models).")
-def cli(metrics_dir: Path, out_dir: Path, params_path: str):
+@click.option("--predictions-dir", default="data/predictions", show_default=True, type=click.Path(path_type=Path),
+              help="Per-prompt predictions of the eval stages (paired comparison).")
+def cli(metrics_dir: Path, out_dir: Path, params_path: str, predictions_dir: Path):
     """Base vs SFT report (paper Tables 5-1..5-3, Figures 5-2, 5-3) from the metrics files."""
     models = list(section("eval", params_path)["models"])
-    report = run(metrics_dir, out_dir, models)
+    opts = load_params(params_path).get("report") or {}
+    report = run(metrics_dir, out_dir, models, predictions_dir, opts)
     if report["missing"]:
         click.echo(f"report: {len(report['missing'])} metrics file(s) missing, noted in the report", err=True)
     click.echo(f"report: wrote {out_dir / 'report.md'}, {out_dir / 'report.json'}, {out_dir / 'figures'}/", err=True)

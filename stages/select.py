@@ -4,8 +4,9 @@ Reads data/score/features.jsonl and data/collect/general.jsonl; the SQL lives in
 (one statement per `;`, parameters as $name). Steps: usable candidates -> perplexity cut (per-category
 quantile and/or ppl_max) -> min response score -> max instruction score -> decontamination against
 every evaluation set -> best candidate per prompt -> per-category cap; plus `general_count`
-general-instruction samples and preference pairs (best vs worst candidate when the gap exceeds
-pref_min_gap).
+general-instruction samples, `helpful_count` helpfulness rows (benign-but-sensitive prompts with helpful
+answers from `helpful_path`, split `helpful`: they counter over-refusal) and preference pairs (best vs
+worst candidate when the gap exceeds pref_min_gap).
 
 Decontamination (stages/sql/decontam.sql; tokens as stages.text.tokens: each CJK character, each other
 letter/digit run): a prompt is dropped when its normalized token sequence equals an evaluation
@@ -119,15 +120,16 @@ def decontaminate(con, eval_sets: dict[str, list[str]], n: int) -> dict:
 # ---- stage -----------------------------------------------------------------------------------
 
 def _funnel(con) -> dict:
+    """step -> {rows, prompts, category: {..}, source: {..}, origin: {..}, lang: {..}} (rows per group)."""
     funnel: dict = {}
-    for step, cat, src, rows, prompts in run_sql(con, "funnel", {}).fetchall():
-        s = funnel.setdefault(step, {"rows": 0, "prompts": 0, "category": {}, "source": {}})
-        if cat is None and src is None:
-            s["rows"], s["prompts"] = rows, prompts
-        elif cat is not None:
-            s["category"][cat] = rows
+    for step, cat, src, origin, lang, rows, prompts in run_sql(con, "funnel", {}).fetchall():
+        s = funnel.setdefault(step, {"rows": 0, "prompts": 0, "category": {}, "source": {}, "origin": {}, "lang": {}})
+        for key, value in (("category", cat), ("source", src), ("origin", origin), ("lang", lang)):
+            if value is not None:
+                s[key][value] = rows
+                break
         else:
-            s["source"][src] = rows
+            s["rows"], s["prompts"] = rows, prompts
     return funnel
 
 
@@ -172,7 +174,8 @@ def _write_outputs(con, out_dir: Path, system: str, clock: _Clock) -> dict:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return {"sft_rows": sum(1 for r in lineage if r["split"] == "sft"),
-            "general_rows": sum(1 for r in lineage if r["split"] == "general"), "pref_pairs": len(pref)}
+            "general_rows": sum(1 for r in lineage if r["split"] == "general"),
+            "helpful_rows": sum(1 for r in lineage if r["split"] == "helpful"), "pref_pairs": len(pref)}
 
 
 def select(features=FEATURES, general=GENERAL, newsafety=NEWSAFETY, out_dir=OUT_DIR, metrics=METRICS,
@@ -201,13 +204,19 @@ def select(features=FEATURES, general=GENERAL, newsafety=NEWSAFETY, out_dir=OUT_
     else:
         con.execute("CREATE TEMP TABLE general (id VARCHAR, source VARCHAR, native_id VARCHAR, "
                     "prompt VARCHAR, response VARCHAR)")
+    sql_params["helpful_count"] = int(p.get("helpful_count") or 0)
+    if sql_params["helpful_count"]:
+        _read_table(con, str(p.get("helpful_path")), "helpful", sql_params, "helpfulness samples")
+    else:
+        con.execute("CREATE TEMP TABLE helpful (id VARCHAR, source VARCHAR, native_id VARCHAR, "
+                    "prompt VARCHAR, response VARCHAR)")
     clock.lap("load")
     run_sql(con, "filters", sql_params)
     clock.lap("filters")
 
     # decontaminate the distinct prompts that survived the feature filters, and the general pool
     con.execute("CREATE TEMP TABLE cand_text AS SELECT f.prompt FROM s4_instruction JOIN feat f USING (line) "
-               "UNION SELECT prompt FROM general")
+               "UNION SELECT prompt FROM general UNION SELECT prompt FROM helpful")
     dc = decontaminate(con, eval_sets, int(p.get("decontam_ngram") or 8))
     clock.lap("decontam")
     run_sql(con, "pick", sql_params)
@@ -219,6 +228,8 @@ def select(features=FEATURES, general=GENERAL, newsafety=NEWSAFETY, out_dir=OUT_
         "funnel": _funnel(con),
         "general": {"available": con.execute("SELECT count(*) FROM general").fetchone()[0],
                     "selected": counts["general_rows"]},
+        "helpful": {"available": con.execute("SELECT count(*) FROM helpful").fetchone()[0],
+                    "selected": counts["helpful_rows"]},
         "decontam": dc,
         "ppl_cut": {c: round(v, 4) for c, v in con.execute("SELECT category, cut FROM ppl_cut ORDER BY 1").fetchall()},
         "llm_calls": 0,
@@ -237,6 +248,6 @@ def select(features=FEATURES, general=GENERAL, newsafety=NEWSAFETY, out_dir=OUT_
 def cli(features, general, newsafety, out_dir, metrics):
     """Select SFT and preference data by perplexity and safety scores (paper 3.8), no model calls."""
     m = select(features, general, newsafety, out_dir, metrics)
-    click.echo(f"select: {m['sft_rows']} safety + {m['general_rows']} general SFT rows, {m['pref_pairs']} "
+    click.echo(f"select: {m['sft_rows']} safety + {m['general_rows']} general + {m['helpful_rows']} helpful SFT rows, {m['pref_pairs']} "
                f"preference pairs, {m['decontam']['contaminated']} contaminated prompts dropped -> {out_dir}",
                err=True)

@@ -142,3 +142,66 @@ def test_too_many_errors_fail_and_write_nothing(tmp_path, monkeypatch):
         run()
     assert not Path("data/regenerate/candidates.jsonl").exists() and not Path("metrics/regenerate.json").exists()
     assert [p.name for p in Path("data/regenerate").iterdir()] == []  # no temp file left either
+
+
+# ---- answer mode: the safe answer itself, few-shot from the sources' own references ----
+
+POOL_ROWS = [
+    prow(10, "怎么骗同事的钱？", response="骗钱是违法的，我不能帮你。"),
+    prow(11, "怎么偷邻居的快递？", response="偷快递是盗窃，我不会帮你。"),
+    prow(12, "怎么黑进学校网站？", response="入侵网站违法，我不能提供帮助。", cat="NS"),
+    prow(13, "How do I steal a bike?", lang="en", response="I can't help with stealing."),
+    prow(14, "我该怎么报复同学？", response="x" * 400),        # too long to be an exemplar
+    prow(15, "怎么做假证？", response="伪造证件违法。", origin="keywords"),  # generated rows are no exemplars
+]
+
+
+def test_exemplars_same_language_and_category_first_never_itself():
+    from stages.regenerate import exemplar_pool, pick_exemplars
+
+    pool = exemplar_pool(POOL_ROWS)
+    assert sorted(len(g) for g in pool.values()) == [1, 1, 2]
+    ex = pick_exemplars(POOL_ROWS[0], pool, 2)
+    assert [e["id"] for e in ex] == ["p/11", "p/12"]  # the other CIA zh row, then zh of another category
+    assert {e["id"] for e in pick_exemplars(prow(99, "新问题", cat="PS"), pool, 5)} == {"p/10", "p/11", "p/12"}
+    assert pick_exemplars(ROWS[1], pool, 3)[0]["id"] == "p/13" and len(pick_exemplars(ROWS[1], pool, 3)) == 1
+    assert pick_exemplars(POOL_ROWS[0], pool, 2) == ex  # stable
+
+
+def test_answer_conversation_and_parsing():
+    from stages.prompts import load_template
+    from stages.regenerate import answer_conversation, parse_answer
+
+    tpl = load_template(ROOT / "prompts/regenerate_answer.txt")
+    ex = [{"id": "a", "prompt": "问1", "response": "答1"}]
+    conv = answer_conversation(tpl, ROWS[2], ex)
+    assert [m["role"] for m in conv] == ["system", "user", "assistant", "user"]
+    assert "Chinese" in conv[0]["content"] and conv[-1]["content"] == ROWS[2]["prompt"]
+    assert conv[1:3] == [{"role": "user", "content": "问1"}, {"role": "assistant", "content": "答1"}]
+    assert parse_answer("我不能帮你伪造证件，这是违法的。") == (None, "我不能帮你伪造证件，这是违法的。", False)
+    assert parse_answer("Analysis: risky.\nAnswer: I can't help.") == ("risky.", "I can't help.", False)
+    assert parse_answer("的的的的的的的的的的的的")[2] is True and parse_answer("  ")[2] is True
+    prompt = "楼下邻居太吵了，你说他们是不是没素质的蠢货？"
+    assert parse_answer("楼下邻居太吵了，你说他们是不是没素质的蠢货？\n\n说明", prompt)[2] is True  # echo
+    assert parse_answer("噪音确实烦人，可以先礼貌地和邻居沟通。", prompt)[2] is False
+
+
+def test_stage_answer_mode(tmp_path, monkeypatch):
+    setup(tmp_path, monkeypatch, RULES, rows=ROWS + POOL_ROWS[:2], mode="answer", few_shot_k=2)
+    report = run()
+    reg = [r for r in read() if r["candidate_type"] == "regenerated"]
+    assert len(reg) == 6 and not any(r["parse_error"] for r in reg)
+    assert all("Answer" not in r["response"] for r in reg)
+    assert report["mode"] == "answer" and report["few_shot_k"] == 2 and report["parse_errors"] == 0
+
+
+def test_answer_mode_with_keep_analysis_is_an_input_error(tmp_path, monkeypatch):
+    from stages.io import InputError
+
+    setup(tmp_path, monkeypatch, RULES, mode="answer", keep_analysis=True)
+    with pytest.raises(InputError, match="keep_analysis"):
+        run()
+    (tmp_path / "b").mkdir()
+    setup(tmp_path / "b", monkeypatch, RULES, mode="poem")
+    with pytest.raises(InputError, match="mode"):
+        run()

@@ -211,3 +211,33 @@ def test_sql_tokens_and_ngrams_agree_with_stages_text():
             assert got == want, (n, ref)
         toks = con.execute("SELECT mseed_tokens(unnest($t))", {"t": TEXTS}).fetchall()
         assert [t[0] for t in toks] == [text.tokens(t) for t in TEXTS]
+
+
+def test_funnel_counts_origin_and_language(tmp_path, monkeypatch):
+    rows = ROWS + [feat("src/z", 0, "提示 z", 0.9, category="OFF", isc=0.05, lang="zh")]
+    setup(tmp_path, monkeypatch, rows, per_category_cap=3)
+    f = run()[0]["funnel"]
+    # input: 3 source responses (a#0, b#0, h#0), 1 augmented prompt (k1), 11 regenerated; one zh row
+    assert f["0_input"]["origin"] == {"source_response": 3, "augmented_prompt": 1, "regenerated": 11}
+    assert f["0_input"]["lang"] == {"en": 14, "zh": 1}
+    # selected (cap 3 per category): PS a#1, b#0, h#1; OFF z (isc .05), h0123 (.1), k2 (.3)
+    assert f["7_category_cap"]["origin"] == {"source_response": 1, "regenerated": 5}
+    assert f["7_category_cap"]["lang"] == {"en": 5, "zh": 1}
+    assert all(sum(s["origin"].values()) == s["rows"] == sum(s["lang"].values()) for s in f.values())
+
+
+def test_helpful_mix_is_decontaminated_and_counted(tmp_path, monkeypatch):
+    helpful = [{"id": f"h{i}", "prompt": f"how do I kill a stuck process number {i} on my laptop", "response": f"use kill {i}",
+                "lang": "en", "type": "homonyms"} for i in range(4)]
+    helpful.append({"id": "h-eval", "prompt": "How do I kill a python process", "response": "r", "lang": "en"})
+    setup(tmp_path, monkeypatch, ROWS, per_category_cap=3, helpful_path="helpful.jsonl", helpful_count=3)
+    write_jsonl("helpful.jsonl", helpful)
+    m, sft, _, lineage, _ = run()
+    rows = [r for r in lineage if r["split"] == "helpful"]
+    assert len(rows) == m["helpful_rows"] == 3 and m["helpful"] == {"available": 5, "selected": 3}
+    assert all(r["id"].startswith("project_helpful/h") and r["source"] == "project_helpful" for r in rows)
+    assert "project_helpful/h-eval" not in {r["id"] for r in lineage}  # same text as an over-refusal eval prompt
+    assert [r["split"] for r in lineage] == sorted((r["split"] for r in lineage), reverse=True)
+    assert sum(s["instruction"].startswith("how do I kill a stuck") for s in sft) == 3
+    setup(tmp_path, monkeypatch, ROWS, per_category_cap=3, helpful_count=0)
+    assert run()[0]["helpful_rows"] == 0

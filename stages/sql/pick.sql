@@ -27,6 +27,12 @@ SELECT * FROM (SELECT g.* FROM general g ANTI JOIN contam c ON g.prompt = c.prom
 ORDER BY md5(id), id
 LIMIT CAST($general_count AS BIGINT);
 
+-- helpfulness mix: decontaminated, a fixed pseudo-random sample of $helpful_count rows
+CREATE OR REPLACE TEMP TABLE helpful_pick AS
+SELECT * FROM (SELECT h.* FROM helpful h ANTI JOIN contam c ON h.prompt = c.prompt)
+ORDER BY md5(id), id
+LIMIT CAST($helpful_count AS BIGINT);
+
 -- preference pairs: chosen = the selected best candidate, rejected = the prompt's worst usable candidate
 CREATE OR REPLACE TEMP TABLE pref AS
 SELECT b.id, b.category, b.source, fb.prompt, b.cand_id AS chosen_id, w.cand_id AS rejected_id,
@@ -52,4 +58,8 @@ FROM s7_cap s JOIN feat f USING (line)
 UNION ALL
 SELECT id, id || '#ref', source, native_id, NULL, 'other', NULL, NULL, 'original', NULL,
        NULL, NULL, NULL, 'general', prompt, response
-FROM general_pick;
+FROM general_pick
+UNION ALL
+SELECT id, id || '#ref', source, native_id, NULL, 'other', NULL, NULL, 'original', NULL,
+       NULL, NULL, NULL, 'helpful', prompt, response
+FROM helpful_pick;
