@@ -8,6 +8,10 @@ closed the model chooses among the 14 category names (taxonomy.yaml `en` names, 
          log P(name | text) - log P(name | text with an empty instruction) (`calibrate`, on by default: removes
          the model's prior for each name), softmax over the 14 -> the best name plus every other name whose
          probability is >= `threshold` (at most `max_labels`). No text is generated: nothing to parse.
+         `scoring: full` scores each whole name (LLM.loglik: 15 sequences per prompt, cached);
+         `scoring: first_token` (hf only, ~15x cheaper: one forward per prompt) scores the first token of each
+         name from the next-token distribution after the text; it needs the 14 first tokens to differ
+         (checked; else `full` is used).
        - a backend without them (openai, vllm, rules) answers prompts/label_closed.txt, which lists the names;
          only names or codes of the taxonomy are kept from the answer (anything else is a parse error).
 Each result is (raw, error, scores): `raw` the labels as text (names joined by ", " in closed mode), `error`
@@ -21,8 +25,8 @@ from stages import taxonomy
 from stages.prompts import load_template, render
 
 MODES = ("free", "closed")
-CONTEXT = "Instruction: {prompt}\nThe safety risk category of this instruction is:"
-CONTEXT_ZH = "指令：{prompt}\n这条指令的安全风险类别是："
+CONTEXT = "Instruction: {prompt}\n{listed}The safety risk category of this instruction is:"
+CONTEXT_ZH = "指令：{prompt}\n{listed}这条指令的安全风险类别是："
 
 
 class Labeler:
@@ -37,14 +41,22 @@ class Labeler:
         self.max_labels = int(params.get("max_labels", 3))
         self.calibrate = bool(params.get("calibrate", True))
         self.max_chars = int(params.get("max_chars", 1000))
+        self.list_names = bool(params.get("list_names", False))  # the 14 names also in the scored text
         self.template = template or load_template(params.get("prompt", "prompts/label.txt"))
         self.closed_template = load_template(params.get("closed_prompt", "prompts/label_closed.txt"))
         self.use_loglik = self.mode == "closed" and _has_loglik(llm)
+        self.scoring = params.get("scoring", "full")
+        if self.scoring not in ("full", "first_token"):
+            raise ValueError(f"label.scoring must be full or first_token, got {self.scoring!r}")
+        if self.scoring == "first_token" and not hasattr(llm.backend, "load"):
+            self.scoring = "full"  # next-token distributions need the local model
         self._prior: dict[str, list[float]] = {}
 
     @property
     def how(self) -> str:
-        return "free" if self.mode == "free" else "closed_loglik" if self.use_loglik else "closed_generate"
+        if self.mode == "free":
+            return "free"
+        return f"closed_loglik_{self.scoring}" if self.use_loglik else "closed_generate"
 
     def label(self, rows: list[dict]) -> list[tuple[str | None, str | None, dict | None]]:
         if self.use_loglik:
@@ -64,16 +76,61 @@ class Labeler:
         return row.get("lang", "en") if self.names == "auto" else self.names
 
     def _texts(self, prompt: str, lang: str) -> list[str]:
-        ctx = (CONTEXT_ZH if lang == "zh" else CONTEXT).format(prompt=prompt[: self.max_chars])
+        listed = ""
+        if self.list_names:
+            listed = ("Categories: " if lang == "en" else "类别：") + ", ".join(
+                taxonomy.CATEGORIES[c][lang] for c in taxonomy.CODES) + "\n"
+        ctx = (CONTEXT_ZH if lang == "zh" else CONTEXT).format(prompt=prompt[: self.max_chars], listed=listed)
         return [ctx] + [f"{ctx} {taxonomy.CATEGORIES[c][lang]}" for c in taxonomy.CODES]
 
     def _logp(self, texts: list[str]) -> list[list[float]]:
         """Per group of 15 texts (context, context + each name): log P(name | context) for the 14 names."""
+        if self.scoring == "first_token":
+            got = self._first_token_logp(texts)
+            if got is not None:
+                return got
+            self.scoring = "full"
         ll = self.llm.loglik(texts)
         out = []
         for i in range(0, len(ll), 1 + len(taxonomy.CODES)):
             ctx = ll[i]["nll_sum"]
             out.append([ctx - v["nll_sum"] for v in ll[i + 1: i + 1 + len(taxonomy.CODES)]])
+        return out
+
+    def _first_token_logp(self, texts: list[str]) -> list[list[float]] | None:
+        """log P(first token of each name | context) from one forward per context; None when two names
+        share a first token."""
+        import torch
+
+        n = 1 + len(taxonomy.CODES)
+        model, tok = self.llm.backend.load()
+        ctx_ids, first = [], []
+        for g in range(0, len(texts), n):
+            ctx = self.llm.backend.encode_for_loglik(texts[g])
+            heads = []
+            for t in texts[g + 1:g + n]:
+                ids = self.llm.backend.encode_for_loglik(t)
+                if ids[:len(ctx)] != ctx or len(ids) == len(ctx):
+                    return None  # the name merged into the context's last token
+                heads.append(ids[len(ctx)])
+            if len(set(heads)) < len(heads):
+                return None
+            ctx_ids.append(ctx)
+            first.append(heads)
+        out: list[list[float]] = []
+        bs = self.llm.backend.batch_size
+        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+        device = next(model.parameters()).device
+        with torch.inference_mode():
+            for s in range(0, len(ctx_ids), bs):
+                batch = ctx_ids[s:s + bs]
+                width = max(map(len, batch))
+                x = torch.tensor([[pad] * (width - len(b)) + b for b in batch], device=device)  # left padding
+                mask = torch.tensor([[0] * (width - len(b)) + [1] * len(b) for b in batch], device=device)
+                logits = model(input_ids=x, attention_mask=mask, logits_to_keep=1).logits[:, -1, :].float()
+                logp = torch.log_softmax(logits, dim=-1)
+                for r, heads in enumerate(first[s:s + bs]):
+                    out.append([float(logp[r, h]) for h in heads])
         return out
 
     def _rank(self, rows):
