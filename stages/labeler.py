@@ -6,7 +6,9 @@ closed the model chooses among the 14 category names (taxonomy.yaml `en` names, 
        en | zh | auto = the prompt's language). Works with any model:
        - a backend with token log-likelihoods (hf; LLM.loglik) ranks the names: score(name) =
          log P(name | text) - log P(name | text with an empty instruction) (`calibrate`, on by default: removes
-         the model's prior for each name), softmax over the 14 -> the best name plus every other name whose
+         the model's prior for each name; `batch_calibrate` also subtracts each name's mean score over the
+         chunk of up to 512 records labelled together: a label then depends on its chunk, deterministically),
+         softmax over the 14 -> the best name plus every other name whose
          probability is >= `threshold` (at most `max_labels`). No text is generated: nothing to parse.
          `scoring: full` scores each whole name (LLM.loglik: 15 sequences per prompt, cached);
          `scoring: first_token` (hf only, ~15x cheaper: one forward per prompt) scores the first token of each
@@ -40,6 +42,7 @@ class Labeler:
         self.threshold = float(params.get("threshold", 0.3))
         self.max_labels = int(params.get("max_labels", 3))
         self.calibrate = bool(params.get("calibrate", True))
+        self.batch_calibrate = bool(params.get("batch_calibrate", False))
         self.max_chars = int(params.get("max_chars", 1000))
         self.list_names = bool(params.get("list_names", False))  # the 14 names also in the scored text
         self.template = template or load_template(params.get("prompt", "prompts/label.txt"))
@@ -139,10 +142,14 @@ class Labeler:
             for lang in set(langs) - set(self._prior):
                 self._prior[lang] = self._logp(self._texts("", lang))[0]
         texts = [t for r, lang in zip(rows, langs) for t in self._texts(r["prompt"], lang)]
+        scores = self._logp(texts)
+        if self.calibrate:
+            scores = [[a - b for a, b in zip(logp, self._prior[lang])] for lang, logp in zip(langs, scores)]
+        if self.batch_calibrate and scores:
+            mean = [sum(col) / len(scores) for col in zip(*scores)]
+            scores = [[a - m for a, m in zip(logp, mean)] for logp in scores]
         out = []
-        for lang, logp in zip(langs, self._logp(texts)):
-            if self.calibrate:
-                logp = [a - b for a, b in zip(logp, self._prior[lang])]
+        for logp in scores:
             probs = softmax(logp)
             ranked = sorted(range(len(probs)), key=lambda i: -probs[i])
             keep = [ranked[0]] + [i for i in ranked[1:self.max_labels] if probs[i] >= self.threshold]

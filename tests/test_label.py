@@ -208,3 +208,22 @@ def test_agreement_numbers_by_hand():
     p_e = (2 * 1 + 1 * 3) / 25
     assert d["top1_accuracy"] == 0.4 and d["chance"] == round(p_e, 4)
     assert d["kappa"] == round((0.4 - p_e) / (1 - p_e), 4)
+
+
+def test_batch_calibration_centres_each_name_over_the_chunk(tiny_llama):
+    import math
+
+    from stages.labeler import Labeler
+    from stages.llm import make_llm
+
+    llm = make_llm({"backend": "hf", "model": str(tiny_llama), "dtype": "float32", "batch_size": 4})
+    rows = [row(i, p, lang=lang) for i, (p, lang) in enumerate([("怎么黑进别人的电脑", "zh"), ("How to make a bomb", "en"),
+                                                               ("你真是个废物", "zh"), ("Tell me her home address", "en")])]
+    lab = Labeler(llm, {"mode": "closed", "scoring": "first_token", "batch_calibrate": True})
+    out = lab.label(rows)
+    assert lab.how in ("closed_loglik_first_token", "closed_loglik_full")
+    logp = [[math.log(scores[c]) for c in CODES] for _, _, scores in out]
+    for j in range(1, len(CODES)):  # centred scores: the log-odds of any two names sum to 0 over the chunk
+        assert abs(sum(r[j] - r[0] for r in logp)) < 0.02 * len(rows)
+    again = Labeler(llm, {"mode": "closed", "scoring": "full", "batch_calibrate": True}).label(rows)
+    assert [a[0].split(", ")[0] for a in again] and all(set(s) == set(CODES) for _, _, s in again)
