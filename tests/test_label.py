@@ -142,7 +142,7 @@ def test_closed_set_by_loglik_gives_valid_codes_with_any_model(tmp_path, monkeyp
                                                         "batch_size": 8}, mode="closed", threshold=0.0, max_labels=2)
     report = run()
     out = read("data/label/labeled.jsonl")
-    assert report["mode"] == "closed_loglik" and report["all"]["parse_errors"] == 0
+    assert report["mode"] == "closed_loglik_full" and report["all"]["parse_errors"] == 0
     for r in out:  # a random-weight model still yields taxonomy codes, two of them (threshold 0)
         assert len(r["intent_codes"]) == 2 and set(r["intent_codes"]) <= set(CODES)
         assert abs(sum(r["label_scores"].values()) - 1) < 1e-3 and set(r["label_scores"]) == set(CODES)
