@@ -1,18 +1,23 @@
 """build_newsafety stage: the 14-category New-Safety evaluation set (paper 4.2, second part).
 
-Prompts come from the sources in params eval.newsafety.sources (S-Eval base/attack, CValues-Comparison
-test, MSEED, ...; any `stages.loaders` format). Each prompt gets its category from the source's native
-category (`taxonomy.map_native`, primary code), or from the source's fixed `category` (e.g. IA for
-attack sets), or, when `keyword_fallback` is on and the native category maps to nothing, from the
-taxonomy synonyms found in the prompt. Prompts also in the training pool (exact match after whitespace
-normalization against `decontaminate` files, data/collect/safety.jsonl) are dropped. Then up to
-`per_category` prompts per category are drawn with `seed`.
-Output: data/eval/newsafety.jsonl {id, category, lang, prompt, source, native_category, category_from}.
+Prompts come from the sources in params eval.newsafety.sources (a source list, see stages.sources: S-Eval
+base/attack, CValues-Comparison test, MSEED, ...; limit/lang/seed/category honoured; a prompt seen in an
+earlier source is dropped and counted per source pair). A record carries every code its native metadata
+gives (`native_codes`, primary first: e.g. an S-Eval attack row is IA + its risk; a source `category` adds
+a code, or with category_mode replace is the only one); when it has none and the source sets
+`keyword_fallback`, the taxonomy synonyms found in the prompt. Prompts also in the training pool (normalised
+exact match against the `decontaminate` files, data/collect/safety.jsonl) are dropped.
+
+Sampling (seeded): `per_category` prompts per category, each language aiming at an equal share; prompts
+whose primary code it is first, then unused prompts carrying it as a secondary code (those mentioning the
+category's keywords first), then the other language fills what one language could not. A category below `per_category`
+is listed in metrics (`short`); below `min_share` x per_category the stage fails (StageError naming the
+categories and the fix; nothing written). Output: data/eval/newsafety.jsonl {id, category, categories, lang, prompt, source,
+native_category, attack_method, category_from}; metrics/build_newsafety.json.
 """
 from __future__ import annotations
 
 import random
-import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -20,33 +25,29 @@ import click
 
 from stages import taxonomy
 from stages.evaluate import clean
-from stages.io import InputError, iter_records, require, write_json, write_jsonl
-from stages.loaders import load
+from stages.io import StageError, iter_records, require, write_json, write_jsonl
+from stages.loaders import norm_prompt
 from stages.params import section
+from stages.sources import SourceSet, source_summary
 
 OUT = Path("data/eval/newsafety.jsonl")
 METRICS = Path("metrics/build_newsafety.json")
-
-
-def norm(prompt: str) -> str:
-    return re.sub(r"\s+", " ", prompt).strip()
+norm = norm_prompt
 
 
 def training_prompts(paths: list[str]) -> set[str]:
     seen = set()
-    for p in paths:
+    for p in paths or []:
         for i, r in iter_records(p):
             seen.add(norm(require(r, "prompt", p, i, allow_empty=True)))
     return seen
 
 
 def categorize(rec: dict, src: dict) -> tuple[list[str], str]:
-    """(codes, how) for one collected record under its source's settings; codes primary first."""
-    if src.get("category"):
-        return [src["category"]], "fixed"
-    codes = taxonomy.map_native(rec["format"], rec["native_category"])
+    """(codes, how) for one loaded record under its source's settings; codes primary first."""
+    codes = list(rec.get("native_codes") or [])
     if codes:
-        return codes, "native"
+        return codes, "fixed" if src.get("category") and codes[0] == src["category"] else "native"
     if src.get("keyword_fallback"):
         code = taxonomy.normalize_label(rec["prompt"])
         if code:
@@ -54,59 +55,72 @@ def categorize(rec: dict, src: dict) -> tuple[list[str], str]:
     return [], "none"
 
 
-def candidates(sources: list[dict], exclude: set[str], stats: Counter) -> dict[str, list[dict]]:
-    """category -> candidate rows (each prompt once, first source wins), sorted by id."""
+def candidates(sources: list[dict], exclude: set[str], stats: Counter, seed: int = 0,
+               where: str = "eval.newsafety.sources") -> dict[str, list[dict]]:
+    """primary code -> candidate rows (each prompt once, first source wins), sorted by id. `stats` gets the
+    counters, stats["_sources"] the SourceSet (per-source and cross-source metrics)."""
     by_cat: dict[str, list[dict]] = defaultdict(list)
-    seen: set[str] = set()
-    for src in sources:
-        for f in ("name", "format", "path"):
-            if not src.get(f):
-                raise InputError("params.yaml", f"eval.newsafety.sources: each source needs '{f}'", field=f)
-        if src.get("category") and src["category"] not in taxonomy.CODES:
-            raise InputError("params.yaml", f"unknown category {src['category']!r}", field="category")
-        for rec in load(src["path"], src["format"], source=src["name"]):
-            key = norm(rec["prompt"])
-            if key in exclude:
-                stats["decontaminated"] += 1
-                continue
-            if key in seen:
-                stats["duplicate"] += 1
-                continue
-            seen.add(key)
-            codes, how = categorize(rec, src)
-            if not codes:
-                stats["uncategorized"] += 1
-                continue
-            by_cat[codes[0]].append({"id": rec["id"], "category": codes[0], "lang": rec["lang"],
-                                     "prompt": rec["prompt"], "source": rec["source"],
-                                     "native_category": rec["native_category"], "category_from": how,
-                                     "codes": codes})
+    srcs = SourceSet(sources, where, seed=seed)
+    stats["_sources"] = srcs
+    for src, rec in srcs.records():
+        if norm(rec["prompt"]) in exclude:
+            stats["decontaminated"] += 1
+            continue
+        codes, how = categorize(rec, src)
+        if not codes:
+            stats["uncategorized"] += 1
+            continue
+        by_cat[codes[0]].append({"id": rec["id"], "category": codes[0], "categories": codes, "lang": rec["lang"],
+                                 "prompt": rec["prompt"], "source": rec["source"],
+                                 "native_category": rec["native_category"], "attack_method": rec["attack_method"],
+                                 "category_from": how})
+    stats["duplicate"] = srcs.summary()["total"] + sum(s["duplicate_prompt"] for s in srcs.stats.values())
     for rows in by_cat.values():
         rows.sort(key=lambda r: r["id"])
     return by_cat
 
 
+def _mentions(prompt: str, code: str) -> bool:
+    low = prompt.lower()
+    words = taxonomy.CATEGORIES[code].get("keywords", []) + taxonomy._DATA["synonyms"].get(code, [])
+    return any(len(w) >= 2 and w.lower() in low for w in words)
+
+
 def sample(by_cat: dict[str, list[dict]], per_category: int, seed: int) -> list[dict]:
-    """per_category rows per code by primary category; a short category is then filled with unused
-    rows whose secondary codes include it (e.g. S-Eval Pornographic_Contraband -> PR, DT)."""
-    picked: dict[str, list[dict]] = {}
-    rest: list[dict] = []
-    for code in taxonomy.CODES:
-        rows = list(by_cat.get(code, []))
-        random.Random(f"{seed}:{code}").shuffle(rows)
-        picked[code], left = rows[:per_category], rows[per_category:]
-        rest.extend(left)
+    """per_category rows per code: primary rows first, secondary ones (a code a record carries after its
+    primary, e.g. MSEED 宣扬暴力、淫秽色情 -> PR, DT) only where primary rows run out, each language aiming at
+    an equal share (a language short of its share is topped up with secondary rows of that language before
+    the other language takes the rest)."""
+    rows = sorted((r for rs in by_cat.values() for r in rs), key=lambda r: r["id"])
+    order = {r["id"]: random.Random(f"{seed}:{r['id']}").random() for r in rows}
+    langs = sorted({r["lang"] for r in rows})
+    picked: dict[str, list[dict]] = {c: [] for c in taxonomy.CODES}
     used: set[str] = set()
-    for code in taxonomy.CODES:
-        need = per_category - len(picked[code])
-        if need <= 0:
-            continue
-        pool = sorted((r for r in rest if code in r["codes"][1:] and r["id"] not in used), key=lambda r: r["id"])
-        random.Random(f"{seed}:{code}:secondary").shuffle(pool)
-        for r in pool[:need]:
+
+    def take(code: str, secondary: bool, lang: str | None, k: int) -> None:
+        if k <= 0:
+            return
+        pool = [r for r in rows if r["id"] not in used and (lang is None or r["lang"] == lang)
+                and (code in r["categories"][1:] if secondary else r["categories"][0] == code)]
+        pool.sort(key=lambda r: (secondary and not _mentions(r["prompt"], code), order[r["id"]]))
+        for r in pool[:k]:
             used.add(r["id"])
-            picked[code].append(dict(r, category=code, category_from=r["category_from"] + "_secondary"))
-    return [{k: v for k, v in r.items() if k != "codes"} for code in taxonomy.CODES for r in picked[code]]
+            picked[code].append(dict(r, category=code, category_from=r["category_from"] + "_secondary")
+                                if secondary else r)
+
+    def share(code: str, lang: str) -> int:
+        i = langs.index(lang)
+        return per_category // len(langs) + (i < per_category % len(langs)) - sum(
+            r["lang"] == lang for r in picked[code])
+
+    for secondary in (False, True):  # each language's share: primary rows of every category, then secondary
+        for code in taxonomy.CODES:
+            for lang in langs:
+                take(code, secondary, lang, share(code, lang))
+    for secondary in (False, True):  # what a language could not fill goes to the other one
+        for code in taxonomy.CODES:
+            take(code, secondary, None, per_category - len(picked[code]))
+    return [r for code in taxonomy.CODES for r in picked[code]]
 
 
 @click.command()
@@ -114,17 +128,38 @@ def cli() -> None:
     """Sample the New-Safety benchmark (per_category prompts for each of the 14 categories)."""
     p = section("eval")["newsafety"]
     clean(OUT, METRICS)
+    per_category, seed = int(p["per_category"]), int(p.get("seed", 0))
+    min_share = float(p["min_share"])
     stats: Counter = Counter()
     exclude = training_prompts(p.get("decontaminate", []))
-    by_cat = candidates(p["sources"], exclude, stats)
-    rows = sample(by_cat, int(p["per_category"]), int(p.get("seed", 0)))
+    by_cat = candidates(p["sources"], exclude, stats, seed=seed)
+    srcs: SourceSet = stats.pop("_sources")
+    rows = sample(by_cat, per_category, seed)
     counts = Counter(r["category"] for r in rows)
-    missing = [c for c in taxonomy.CODES if counts[c] < int(p["per_category"])]
-    if missing:
-        click.echo(f"build-newsafety: fewer than {p['per_category']} prompts for {', '.join(missing)}", err=True)
+    short = {c: counts[c] for c in taxonomy.CODES if counts[c] < per_category}
+    metrics = {"n": len(rows), "per_category": per_category, "categories": {c: counts[c] for c in taxonomy.CODES},
+               "short": short, "min_share": min_share,
+               "available": {c: len(by_cat.get(c, [])) for c in taxonomy.CODES},
+               "langs": dict(Counter(r["lang"] for r in rows)),
+               "langs_by_category": {c: dict(Counter(r["lang"] for r in rows if r["category"] == c))
+                                     for c in taxonomy.CODES},
+               "category_from": dict(Counter(r["category_from"] for r in rows)),
+               "attack_methods": dict(Counter(r["attack_method"] for r in rows if r["attack_method"])),
+               **{k: stats[k] for k in ("decontaminated", "duplicate", "uncategorized")},
+               "cross_source_duplicates": srcs.summary(),
+               "sources": {name: source_summary(st) for name, st in srcs.stats.items()}}
+    failing = [c for c, n in short.items() if n < min_share * per_category]
+    if failing:
+        hint = (" Most candidates were removed as training prompts: use different files (or a held-out split) "
+                "in collect.sources and eval.newsafety.sources (README)."
+                if stats["decontaminated"] > sum(len(v) for v in by_cat.values()) else
+                " Add a source that carries these categories, or lower per_category / eval.newsafety.min_share.")
+        raise StageError(f"build-newsafety: {', '.join(f'{c} {short[c]}' for c in failing)} prompts, below "
+                         f"eval.newsafety.min_share {min_share:.0%} of per_category {per_category}; nothing written.{hint} "
+                         f"(available by primary category: {metrics['available']})")
+    if short:
+        click.echo(f"build-newsafety: fewer than {per_category} prompts for "
+                   f"{', '.join(f'{c} ({n})' for c, n in short.items())}", err=True)
     write_jsonl(OUT, rows)
-    write_json(METRICS, {"n": len(rows), "categories": {c: counts[c] for c in taxonomy.CODES},
-                         "available": {c: len(by_cat.get(c, [])) for c in taxonomy.CODES},
-                         "langs": dict(Counter(r["lang"] for r in rows)), **{k: stats[k] for k in
-                         ("decontaminated", "duplicate", "uncategorized")}})
+    write_json(METRICS, metrics)
     click.echo(f"build-newsafety: {len(rows)} prompts, {len(counts)} categories", err=True)

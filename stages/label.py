@@ -1,11 +1,13 @@
 """Stage `label`: multi-intent recognition of safety prompts (paper 3.4).
 
-The `labeler` role gives every prompt free-form safety-theme labels (several allowed). Each label is
-normalised into the 14-code taxonomy through taxonomy.normalize_label; a label with no match is kept
-(in `intent_labels`, code `other` in `intent_codes`). The source's native category is strong evidence
-and takes precedence:
+The `labeler` role labels every prompt (params `label.mode`, see stages/labeler.py): `free` gives free-form
+safety-theme labels (the paper's prompt; several allowed), `closed` has the model choose among the 14
+category names (log-likelihood ranking where the backend has it). Each label is normalised into the
+14-code taxonomy through taxonomy.normalize_label; a label with no match is kept (in `intent_labels`,
+code `other` in `intent_codes`). The record's native codes (`native_codes` from collect: native category,
+attack method, source category) are strong evidence and take precedence:
 
-    categories = codes of map_native(format, native_category), then the LLM codes not already there
+    categories = the native codes (map_native(format, native_category) for older files), then the LLM codes
     category   = categories[0]  (native primary first, else the first LLM code), `other` when empty
 
 An output that yields no label (empty, garbage, a sentence, a generation error) is flagged with
@@ -13,9 +15,13 @@ An output that yields no label (empty, garbage, a sentence, a generation error) 
 `max_error_rate` (default 0.05) of the labeler calls fail after their retries, the stage fails and
 writes nothing.
 
-Reads: data/collect/safety.jsonl, params `label`, role `labeler`, the prompt template.
+metrics/label.json also gives, per source and overall, the labeler's agreement with the native codes
+(stages/agreement.py: precision, recall, Cohen's kappa, the chance baseline) and the parse-error share.
+
+Reads: data/collect/safety.jsonl, params `label`, role `labeler`, the prompt templates.
 Writes: data/label/labeled.jsonl, metrics/label.json, metrics/plots/label_categories.csv,
-metrics/plots/label_top_labels.csv.
+metrics/plots/label_top_labels.csv, metrics/plots/label_confusion.csv (one row per record with native codes:
+native, labeler primary; DVC confusion plot) and metrics/plots/label_confusion.png.
 """
 from __future__ import annotations
 
@@ -34,26 +40,33 @@ from stages.params import section
 from stages.parsing import parse_labels
 from stages.prompts import load_template, render
 from stages.schemas import validate_file
+from stages import agreement
+from stages.labeler import Labeler
 
 INPUT = "data/collect/safety.jsonl"
 OUTPUT = "data/label/labeled.jsonl"
 METRICS = "metrics/label.json"
 PLOT_CATEGORIES = "metrics/plots/label_categories.csv"
 PLOT_LABELS = "metrics/plots/label_top_labels.csv"
+PLOT_CONFUSION = "metrics/plots/label_confusion.csv"
+FIGURE_CONFUSION = "metrics/plots/label_confusion.png"
 CHUNK = 512  # records per model call batch (output is streamed chunk by chunk)
 
 
-def label_record(row: dict, raw: str | None, error: str | None, labeler: str) -> dict:
-    """The labeled record for one collected record and the labeler's output (text or error)."""
+def label_record(row: dict, raw: str | None, error: str | None, labeler: str, scores: dict | None = None) -> dict:
+    """The labeled record for one collected record and the labeler's output (text or error; closed-set
+    log-likelihood mode: `scores` {code: probability}, kept as `label_scores`)."""
     labels, parse_error = parse_labels(raw) if error is None else ([], True)
     codes = [taxonomy.normalize_label(lbl) or taxonomy.OTHER for lbl in labels]
-    native = taxonomy.map_native(row.get("format") or "", row.get("native_category"))
+    native = agreement.native_codes(row)
     categories = list(dict.fromkeys(native + [c for c in codes if c != taxonomy.OTHER]))
     if not categories:
         categories = [taxonomy.OTHER]
     out = dict(row)
     out.update(category=categories[0], categories=categories, intent_labels=labels, intent_codes=codes,
                label_raw=raw if raw is not None else "", label_parse_error=parse_error, labeler=labeler)
+    if scores is not None:
+        out["label_scores"] = scores
     return out
 
 
@@ -66,6 +79,7 @@ class _Metrics:
         self.parse_errors = Counter()
         self.gen_errors = Counter()
         self.unmatched = Counter()
+        self.agree: dict[str, agreement.Agreement] = defaultdict(agreement.Agreement)
 
     def add(self, rec: dict, gen_error: bool = False) -> None:
         src = rec["source"]
@@ -76,6 +90,8 @@ class _Metrics:
         self.parse_errors[src] += rec["label_parse_error"]
         self.gen_errors[src] += gen_error
         self.unmatched[src] += sum(c == taxonomy.OTHER for c in rec["intent_codes"])
+        self.agree[src].add(agreement.native_codes(rec), agreement.llm_codes(rec))
+        self.agree["*"].add(agreement.native_codes(rec), agreement.llm_codes(rec))
 
     def total(self, per: dict[str, Counter]) -> Counter:
         return sum(per.values(), Counter())
@@ -84,8 +100,11 @@ class _Metrics:
         def block(src=None):
             pick = (lambda d: d[src]) if src else self.total
             n = self.n[src] if src else sum(self.n.values())
+            errors = self.parse_errors[src] if src else sum(self.parse_errors.values())
             return {"n": n,
-                    "parse_errors": self.parse_errors[src] if src else sum(self.parse_errors.values()),
+                    "parse_errors": errors,
+                    "parse_error_share": round(errors / n, 4) if n else 0.0,
+                    "agreement": self.agree[src or "*"].as_dict(),
                     "gen_errors": self.gen_errors[src] if src else sum(self.gen_errors.values()),
                     "unmatched_labels": self.unmatched[src] if src else sum(self.unmatched.values()),
                     "categories": {c: pick(self.primary)[c] for c in taxonomy.ALL_LABELS},
@@ -102,10 +121,11 @@ def _write_csv(path: str, header: list[str], rows) -> None:
 
 
 def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, metrics: str = METRICS,
-        plot_categories: str = PLOT_CATEGORIES, plot_labels: str = PLOT_LABELS) -> dict:
+        plot_categories: str = PLOT_CATEGORIES, plot_labels: str = PLOT_LABELS, plot_confusion: str = PLOT_CONFUSION,
+        figure_confusion: str = FIGURE_CONFUSION) -> dict:
     from stages.llm import get_llm
 
-    for p in (out, metrics, plot_categories, plot_labels):
+    for p in (out, metrics, plot_categories, plot_labels, plot_confusion, figure_confusion):
         Path(p).unlink(missing_ok=True)
     params = section("label", params_path)
     template = load_template(params.get("prompt", "prompts/label.txt"))
@@ -116,17 +136,15 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
 
     llm = get_llm("labeler", stage="label", params_path=params_path)
     labeler = llm.backend.model
+    lab = Labeler(llm, params, template)
     m = _Metrics()
     rows = read_jsonl(inp)
     with atomic_path(out) as tmp:
         with open(tmp, "w", encoding="utf-8") as f, tqdm(total=total, desc="label", unit="prompt") as bar:
             while chunk := list(itertools.islice(rows, CHUNK)):
-                convs = [render(template, untrusted={"PROMPT": r["prompt"]}) for r in chunk]
-                results = llm.chat(convs, task="label", n=1)
-                for row, comps in zip(chunk, results):
-                    c = comps[0]
-                    rec = label_record(row, c.text, c.error, labeler)
-                    m.add(rec, gen_error=c.error is not None)
+                for row, (raw, error, scores) in zip(chunk, lab.label(chunk)):
+                    rec = label_record(row, raw, error, labeler, scores)
+                    m.add(rec, gen_error=error is not None)
                     f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 bar.update(len(chunk))
         errors = sum(m.gen_errors.values())
@@ -136,11 +154,17 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
 
     report = m.as_dict(top_k)
     report["error_rate"] = round(error_rate, 4)
+    report["mode"] = lab.how
     report["llm"] = {"labeler": llm.stats()}
     write_json(metrics, report)
     cats = report["all"]["categories"]
     _write_csv(plot_categories, ["category", "count"], [(c, cats[c]) for c in taxonomy.ALL_LABELS])
     _write_csv(plot_labels, ["label", "count"], report["all"]["top_labels"].items())
+    pairs = m.agree["*"].pairs
+    _write_csv(plot_confusion, ["native", "labeler"], agreement.confusion_rows(pairs))
+    a = report["all"]["agreement"]
+    agreement.plot_confusion(pairs, figure_confusion, f"{labeler} ({lab.how}): kappa {a.get('kappa')}, "
+                             f"precision {a.get('precision')}, recall {a.get('recall')}, n {a['n']}")
     return report
 
 

@@ -9,13 +9,21 @@
   `InputError` (the source's ids are broken);
 - native category unknown to the taxonomy: kept (taxonomy `other` later), counted as `unknown_category`.
 JSONL is read line by line; a JSON list/object is decoded once and walked element by element, so each
-record is built only while it is yielded and errors carry real line numbers.
+record is built only while it is yielded and errors carry real line numbers. `.gz` and `.zip` (one data file
+inside) are read directly. Each record also gets `native_codes` (every taxonomy code its native metadata
+carries, primary first; see taxonomy.native_codes) and `attack_method` (S-Eval attack sets, else null).
+Source lists (collect, New-Safety) go through stages.sources (limit/lang/seed/category, cross-source dedup).
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
+import random
 import re
+import unicodedata
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,16 +34,56 @@ from stages.text import detect_lang
 
 MAX_PROMPT_CHARS = 16_000
 SAFETY_FORMATS = ["safety_prompts", "safetybench_test", "safetybench_dev", "cvalues_comparison", "cvalues_mc",
-                  "cvalues_responsibility", "seval", "mseed", "newsafety"]
+                  "cvalues_responsibility", "seval", "mseed", "mseed_eval", "newsafety"]
 GENERAL_FORMATS = ["alpaca", "sharegpt"]
 
 # ---------------------------------------------------------------- reading
 
-def _decode(path: Path) -> str:
+def is_compressed(path) -> bool:
+    return str(path).lower().endswith((".gz", ".zip"))
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes; a .gz is decompressed, a .zip must hold exactly one data file."""
     try:
-        data = path.read_bytes()
+        if str(path).lower().endswith(".gz"):
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        if str(path).lower().endswith(".zip"):
+            with zipfile.ZipFile(path) as z:
+                names = [n for n in z.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")]
+                if len(names) != 1:
+                    raise InputError(path, f"the zip holds {len(names)} files ({', '.join(names[:5])}); "
+                                     "unzip it and point `path` at the one to load")
+                try:
+                    return z.read(names[0])
+                except RuntimeError as e:  # encrypted member
+                    raise InputError(path, f"cannot read {names[0]} ({e}); unzip it first "
+                                     "and point `path` at the extracted file") from None
+        return path.read_bytes()
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        raise InputError(path, f"cannot decompress ({e}); check the file or decompress it first") from None
+
+
+def _iter_jsonl_bytes(path: Path, data: bytes) -> Iterator[tuple[int, object]]:
+    """iter_jsonl over bytes already in memory (decompressed inputs)."""
+    for lineno, raw in enumerate(io.BytesIO(data), 1):
+        try:
+            text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(path, f"invalid UTF-8 at byte {e.start}", line=lineno) from None
+        if not text.strip():
+            continue
+        try:
+            yield lineno, json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError(path, f"invalid JSON: {e.msg} (column {e.colno})", line=lineno) from None
+
+
+def _decode(path: Path) -> str:
+    data = read_bytes(path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -109,14 +157,20 @@ class _Doc:
 def iter_list(path) -> Iterator[tuple[int, object]]:
     """(line, element) of a file that is a JSON list, or (line, object) of a JSONL file."""
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    if not head.startswith(b"["):
-        yield from iter_jsonl(path, bom=True)
-        return
+    if is_compressed(path):
+        data = read_bytes(path)
+        if not data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+            yield from _iter_jsonl_bytes(path, data)
+            return
+    else:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        except FileNotFoundError:
+            raise InputError(path, "file not found") from None
+        if not head.startswith(b"["):
+            yield from iter_jsonl(path, bom=True)
+            return
     doc = _Doc(path)
     pos, _ = doc.start()
     out = [pos]
@@ -257,8 +311,20 @@ def _cvalues_responsibility(path):
                {"domain_zh": _get(rec, "domain_zh", path, line, required=False)})
 
 
+def attack_method(ext) -> str | None:
+    """The attack method an S-Eval `ext` names: {"model": "attack", "category": m} (public attack sets) or
+    {"attack_method": m}; "unknown" for an attack row naming none; None for base-risk rows."""
+    if not isinstance(ext, dict):
+        return None
+    method = ext.get("attack_method") or (ext.get("category") if ext.get("model") == "attack" else None)
+    if isinstance(method, str) and method.strip():
+        return method.strip()
+    return "unknown" if ext.get("model") == "attack" else None
+
+
 def _seval(path):
-    """S-Eval base and attack sets: JSONL {traceid, risk_type, prompt, ext (JSON string)}."""
+    """S-Eval base and attack sets: JSONL {traceid, risk_type, prompt, ext (JSON string)}; attack rows name
+    their attack method in ext (meta.attack_method)."""
     for line, rec in iter_list(path):
         rec = _obj(rec, path, line)
         ext = rec.get("ext")
@@ -268,7 +334,8 @@ def _seval(path):
             except json.JSONDecodeError:
                 pass
         yield (line, _id(_get(rec, "traceid", path, line, types=(str, int))), _get(rec, "prompt", path, line),
-               None, _get(rec, "risk_type", path, line, required=False), {"ext": ext})
+               None, _get(rec, "risk_type", path, line, required=False),
+               {"ext": ext, "attack_method": attack_method(ext)})
 
 
 def _mseed(path):
@@ -287,6 +354,47 @@ def _newsafety(path):
         rec = _obj(rec, path, line)
         yield (line, _id(_get(rec, "id", path, line, types=(str, int))), _get(rec, "prompt", path, line), None,
                _get(rec, "category", path, line), {})
+
+
+_MSEED_HEADER = "提示词 - 小类别 - 大类别"
+_DASH = re.compile(r"\s+-\s+")
+
+
+def _split_mseed_line(text: str) -> tuple[str, str | None, str | None]:
+    """'prompt - subclass - category' (some lines lack the category). Prompts may contain ' - ', so the
+    last parts are taken as subclass/category only when the taxonomy knows them."""
+    parts = _DASH.split(text)
+    if len(parts) >= 3 and taxonomy.is_known("mseed", parts[-1]) and taxonomy.is_known("mseed", parts[-2]):
+        return " - ".join(parts[:-2]), parts[-2], parts[-1]
+    if len(parts) >= 2 and taxonomy.is_known("mseed", parts[-1]):
+        return " - ".join(parts[:-1]), parts[-1], None
+    if len(parts) >= 3:  # unknown names: still split, counted as unknown_category
+        return " - ".join(parts[:-2]), parts[-2], parts[-1]
+    if len(parts) == 2:
+        return parts[0], parts[1], None
+    return text, None, None
+
+
+def _mseed_eval(path):
+    """MSEED evaluation release: text, header '提示词 - 小类别 - 大类别', then 'prompt - subclass - category'
+    per line (CRLF; the category part may be missing); native_category = "category/subclass"."""
+    data = read_bytes(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(path, f"invalid UTF-8 at byte {e.start}", line=data[: e.start].count(b"\n") + 1) from None
+    first = True
+    for line, raw in enumerate(text.splitlines(), 1):
+        raw = raw.strip()
+        if not raw:
+            continue
+        if first and _DASH.sub(" - ", raw) == _MSEED_HEADER:
+            first = False
+            continue
+        first = False
+        prompt, sub, cat = _split_mseed_line(raw)
+        native = "/".join(x for x in (cat, sub) if x) or None
+        yield line, None, prompt, None, native, {"category": cat, "subclass": sub}
 
 
 def _alpaca(path):
@@ -332,7 +440,8 @@ def _sharegpt(path):
 READERS: dict[str, Callable] = {
     "safety_prompts": _safety_prompts, "safetybench_test": _safetybench_test, "safetybench_dev": _safetybench_dev,
     "cvalues_comparison": _cvalues_comparison, "cvalues_mc": _cvalues_mc,
-    "cvalues_responsibility": _cvalues_responsibility, "seval": _seval, "mseed": _mseed, "newsafety": _newsafety,
+    "cvalues_responsibility": _cvalues_responsibility, "seval": _seval, "mseed": _mseed, "mseed_eval": _mseed_eval,
+    "newsafety": _newsafety,
     "alpaca": _alpaca, "sharegpt": _sharegpt,
 }
 FORMATS = list(READERS)
@@ -346,21 +455,89 @@ def make_id(source: str, native_id: str | None, prompt: str) -> str:
     return f"{source}/h{hashlib.sha1(prompt.encode('utf-8')).hexdigest()[:12]}"
 
 
+def norm_prompt(prompt: str) -> str:
+    """The duplicate/decontamination key of a prompt: NFKC, whitespace runs collapsed, ends stripped."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", prompt)).strip()
+
+
+_FILE_LANG = re.compile(r"(?:^|[_\-.])(zh|en)(?=[_\-.]|$)", re.IGNORECASE)
+
+
+def file_lang(path, fmt: str) -> str | None:
+    """The language an S-Eval file name states (S-Eval_attack_en_small.jsonl -> en): S-Eval ships one file per
+    language and some English attack prompts are mostly CJK (instruction_encryption), so the name wins."""
+    if fmt != "seval":
+        return None
+    m = _FILE_LANG.search(Path(path).name)
+    return m.group(1).lower() if m else None
+
+
+CATEGORY_MODES = ("add", "replace")
+
+
 def load(path, fmt: str, source: str | None = None, kind: str | None = None, limit: int | None = None,
          max_prompt_chars: int = MAX_PROMPT_CHARS, lang: str | None = None,
-         stats: Counter | None = None) -> Iterator[dict]:
+         stats: Counter | None = None, seed: int | None = None, category: str | None = None,
+         category_mode: str = "add") -> Iterator[dict]:
     """Stream `collected` records of one source file. `stats` (a Counter) receives rows, per-language
-    counts and the skip counters; `lang` forces a language instead of detecting it."""
+    counts and the skip counters; `lang` forces a language instead of detecting it (S-Eval: the file name's
+    language when it has one). `limit`: at most that many records, the first ones, or with `seed` a seeded
+    uniform sample (kept in file order). `category`: a taxonomy code the source adds to every record's
+    `native_codes` (first), or with category_mode "replace" the only code."""
     if fmt not in READERS:
         raise ValueError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})")
+    if category_mode not in CATEGORY_MODES:
+        raise ValueError(f"unknown category_mode '{category_mode}' (known: {', '.join(CATEGORY_MODES)})")
     path, source = Path(path), source or fmt
     kind = kind or ("general" if fmt in GENERAL_FORMATS else "safety")
     stats = stats if stats is not None else Counter()
-    check_taxonomy = taxonomy.family(fmt) is not None
-    seen: dict[str, bytes] = {}
     if limit is not None and limit <= 0:
         return
+    records = _records(path, fmt, source, kind, max_prompt_chars, lang or file_lang(path, fmt), stats,
+                       category, category_mode)
+    if limit is not None and seed is not None:
+        records = _sample(records, int(limit), seed, stats)
     n = 0
+    for rec in records:
+        if limit is not None and n >= limit:
+            return
+        stats["rows"] += 1
+        stats[rec["lang"]] += 1
+        _count_unknown(rec, stats)
+        if rec["attack_method"] is not None:
+            stats[f"attack:{rec['attack_method']}"] += 1
+        yield rec
+        n += 1
+
+
+def _sample(records: Iterator[dict], k: int, seed, stats: Counter) -> list[dict]:
+    """Reservoir sample of k records in their original order (memory: k records)."""
+    rng = random.Random(f"{seed}")
+    keep: list[tuple[int, dict]] = []
+    i = -1
+    for i, rec in enumerate(records):
+        if len(keep) < k:
+            keep.append((i, rec))
+        else:
+            j = rng.randrange(i + 1)
+            if j < k:
+                keep[j] = (i, rec)
+    stats["available"] = i + 1
+    return [rec for _, rec in sorted(keep, key=lambda x: x[0])]
+
+
+def _count_unknown(rec: dict, stats: Counter) -> None:
+    native, method = rec["native_category"], rec["attack_method"]
+    if native is not None and taxonomy.family(rec["format"]) is not None and not taxonomy.is_known(rec["format"], native):
+        stats["unknown_category"] += 1
+        stats[f"unknown:{native}"] += 1
+    if method is not None and taxonomy.attack_codes(method) is None:
+        stats["unknown_category"] += 1
+        stats[f"unknown:attack:{method}"] += 1
+
+
+def _records(path, fmt, source, kind, max_prompt_chars, lang, stats, category, category_mode):
+    seen: dict[str, bytes] = {}
     for line, native_id, prompt, response, native_cat, meta in READERS[fmt](path):
         if not prompt.strip():
             stats["empty_prompt"] += 1
@@ -376,17 +553,14 @@ def load(path, fmt: str, source: str | None = None, kind: str | None = None, lim
             stats["duplicate"] += 1
             continue
         seen[rid] = digest
-        if check_taxonomy and native_cat is not None and not taxonomy.is_known(fmt, native_cat):
-            stats["unknown_category"] += 1
-            stats[f"unknown:{native_cat}"] += 1
-        rec_lang = lang or detect_lang(prompt)
-        stats["rows"] += 1
-        stats[rec_lang] += 1
-        yield {"id": rid, "source": source, "format": fmt, "native_id": native_id, "lang": rec_lang, "kind": kind,
-               "prompt": prompt, "response": _blank_none(response), "native_category": native_cat, "meta": meta}
-        n += 1
-        if limit is not None and n >= limit:
-            return
+        method = meta.get("attack_method") if fmt == "seval" else None
+        codes = taxonomy.native_codes(fmt, native_cat, method)
+        if category:
+            codes = [category] if category_mode == "replace" else list(dict.fromkeys([category, *codes]))
+        yield {"id": rid, "source": source, "format": fmt, "native_id": native_id,
+               "lang": lang or detect_lang(prompt), "kind": kind, "prompt": prompt,
+               "response": _blank_none(response), "native_category": native_cat, "native_codes": codes,
+               "attack_method": method, "meta": meta}
 
 
 def _loader(fmt: str):
@@ -407,5 +581,8 @@ load_cvalues_responsibility = _loader("cvalues_responsibility")
 load_seval = _loader("seval")
 load_mseed = _loader("mseed")
 load_newsafety = _loader("newsafety")
+
+
+load_mseed_eval = _loader("mseed_eval")
 load_alpaca = _loader("alpaca")
 load_sharegpt = _loader("sharegpt")

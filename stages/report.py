@@ -234,6 +234,8 @@ def render_md(evals, single, plots, models: list[str], missing: list[str]) -> st
         out += ["metrics/label.json is missing."]
     if plots["label_categories"]:
         out += ["", "![Label distribution](figures/label_categories.png)"]
+    if Path("metrics/plots/label_confusion.png").exists():  # written by the label stage
+        out += ["", "![Labeler vs native categories](plots/label_confusion.png)"]
     return "\n".join(out) + "\n"
 
 

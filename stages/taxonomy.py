@@ -2,6 +2,8 @@
 
 - `CATEGORIES`: code -> {zh, en, definition, keywords}, in the paper's order.
 - `map_native(source_format, native_category)`: codes for a source's own category (primary first).
+- `native_codes(source_format, native_category, attack_method)`: all codes a record's native metadata carries
+  (an attack method's codes first, e.g. S-Eval attack rows: IA, then their risk type's codes).
 - `normalize_label(text)`: one free-form intent label -> code, or None when nothing matches.
 """
 from __future__ import annotations
@@ -91,6 +93,21 @@ def _lookup(source_format: str, native_category: str | None) -> list[str] | None
 def map_native(source_format: str, native_category: str | None) -> list[str]:
     """Taxonomy codes for a source's native category, primary first; [] when unknown or risk-neutral."""
     return list(_lookup(source_format, native_category) or [])
+
+
+def attack_codes(attack_method: str | None) -> list[str] | None:
+    """Codes of an S-Eval attack method (table `seval_attack`); None when the method is unknown."""
+    if attack_method is None or not str(attack_method).strip():
+        return None
+    hit = _native_tables()["seval_attack"].get(_key(attack_method))
+    return None if hit is None else list(hit)
+
+
+def native_codes(source_format: str, native_category: str | None, attack_method: str | None = None) -> list[str]:
+    """Every code the native metadata gives, primary first: attack method codes, then the category's codes.
+    An attack row whose method is unknown still gets IA (it comes from an attack set)."""
+    codes = [] if attack_method is None else (attack_codes(attack_method) or ["IA"])
+    return list(dict.fromkeys(codes + map_native(source_format, native_category)))
 
 
 @lru_cache(maxsize=None)

@@ -1,5 +1,7 @@
 """Taxonomy: the 14 codes, synonym normalisation, and native mappings on the real source files."""
 import json
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +93,31 @@ def test_unknown_native_maps_to_nothing():
     assert t.is_known("cvalues_comparison", "风险回复") and t.map_native("cvalues_comparison", "风险回复") == []
     assert t.map_native("unknown_format", "Insult") == []
     assert t.map_native("seval", None) == []
+
+
+def test_seval_attack_methods_all_map_to_ia():
+    """The 10 attack methods of the public S-Eval attack sets (ext {"model": "attack", "category": m})."""
+    methods = ["positive_induction", "reverse_induction", "code_injection", "instruction_jailbreak",
+               "goal_hijacking", "instruction_encryption", "deepinception", "in_context_attack",
+               "chain_of_utterances", "compositional_instructions"]
+    for m in methods:
+        assert t.attack_codes(m) == ["IA"], m
+        assert t.native_codes("seval", "Data_Privacy", m) == ["IA", "DP"]
+    assert t.attack_codes("no_such_attack") is None
+    assert t.native_codes("seval", "Cybersecurity", "no_such_attack") == ["IA", "NS"]  # still an attack row
+
+
+def test_every_native_value_in_the_real_files_maps(shared_data):
+    from stages import loaders
+
+    files = [("s-eval/S-Eval_base_risk_zh_small.jsonl", "seval"), ("s-eval/S-Eval_base_risk_en_small.jsonl", "seval"),
+             ("mseed/MSEED-Alignment-All-Label.json", "mseed")]
+    synthetic = Path(__file__).with_name("data")
+    paths = [(shared_data / f, fmt) for f, fmt in files] + [
+        (synthetic / "S-Eval_attack_zh_synthetic.jsonl", "seval"), (synthetic / "S-Eval_attack_en_synthetic.jsonl", "seval"),
+        (synthetic / "MSEED-Evaluation-synthetic.txt", "mseed_eval")]
+    for path, fmt in paths:
+        stats = Counter()
+        recs = list(loaders.load(path, fmt, stats=stats))
+        assert stats["unknown_category"] == 0, (path, stats)
+        assert recs and all(r["native_codes"] for r in recs), path  # every record carries a code

@@ -1,0 +1,194 @@
+"""The label stage's two labeler modes (params `label.mode`), both returning valid taxonomy labels or a flag.
+
+free   (the paper's prompt, prompts/label.txt): the labeler writes free-form intent labels; the label stage
+       splits them (parsing.parse_labels) and normalises each through the synonym table. For capable models.
+closed the model chooses among the 14 category names (taxonomy.yaml `en` names, or `zh` ones, `names:`
+       en | zh | auto = the prompt's language). Works with any model:
+       - a backend with token log-likelihoods (hf; LLM.loglik) ranks the names: score(name) =
+         log P(name | text) - log P(name | text with an empty instruction) (`calibrate`, on by default: removes
+         the model's prior for each name; `batch_calibrate` also subtracts each name's mean score over the
+         chunk of up to 512 records labelled together: a label then depends on its chunk, deterministically),
+         softmax over the 14 -> the best name plus every other name whose
+         probability is >= `threshold` (at most `max_labels`). No text is generated: nothing to parse.
+         `scoring: full` scores each whole name (LLM.loglik: 15 sequences per prompt, cached);
+         `scoring: first_token` (hf only, ~15x cheaper: one forward per prompt) scores the first token of each
+         name from the next-token distribution after the text; it needs the 14 first tokens to differ
+         (checked; else `full` is used).
+       - a backend without them (openai, vllm, rules) answers prompts/label_closed.txt, which lists the names;
+         only names or codes of the taxonomy are kept from the answer (anything else is a parse error).
+Each result is (raw, error, scores): `raw` the labels as text (names joined by ", " in closed mode), `error`
+the generation error or None, `scores` {code: probability} (closed log-likelihood mode) or None.
+"""
+from __future__ import annotations
+
+import math
+
+from stages import taxonomy
+from stages.prompts import load_template, render
+
+MODES = ("free", "closed")
+CONTEXT = "Instruction: {prompt}\n{listed}The safety risk category of this instruction is:"
+CONTEXT_ZH = "指令：{prompt}\n{listed}这条指令的安全风险类别是："
+
+
+class Labeler:
+    def __init__(self, llm, params: dict, template: list[dict] | None = None):
+        self.llm, self.mode = llm, params.get("mode", "free")
+        if self.mode not in MODES:
+            raise ValueError(f"label.mode must be one of {MODES}, got {self.mode!r}")
+        self.names = params.get("names", "en")
+        if self.names not in ("en", "zh", "auto"):
+            raise ValueError(f"label.names must be en, zh or auto, got {self.names!r}")
+        self.threshold = float(params.get("threshold", 0.3))
+        self.max_labels = int(params.get("max_labels", 3))
+        self.calibrate = bool(params.get("calibrate", True))
+        self.batch_calibrate = bool(params.get("batch_calibrate", False))
+        self.max_chars = int(params.get("max_chars", 1000))
+        self.list_names = bool(params.get("list_names", False))  # the 14 names also in the scored text
+        self.template = template or load_template(params.get("prompt", "prompts/label.txt"))
+        self.closed_template = load_template(params.get("closed_prompt", "prompts/label_closed.txt"))
+        self.use_loglik = self.mode == "closed" and _has_loglik(llm)
+        self.scoring = params.get("scoring", "full")
+        if self.scoring not in ("full", "first_token"):
+            raise ValueError(f"label.scoring must be full or first_token, got {self.scoring!r}")
+        if self.scoring == "first_token" and not hasattr(llm.backend, "load"):
+            self.scoring = "full"  # next-token distributions need the local model
+        self._prior: dict[str, list[float]] = {}
+
+    @property
+    def how(self) -> str:
+        if self.mode == "free":
+            return "free"
+        return f"closed_loglik_{self.scoring}" if self.use_loglik else "closed_generate"
+
+    def label(self, rows: list[dict]) -> list[tuple[str | None, str | None, dict | None]]:
+        if self.use_loglik:
+            return self._rank(rows)
+        template = self.template if self.mode == "free" else self.closed_template
+        names = ", ".join(taxonomy.CATEGORIES[c]["en"] for c in taxonomy.CODES)
+        convs = [render(template, untrusted={"PROMPT": r["prompt"]}, trusted={"NAMES": names}) for r in rows]
+        out = []
+        for comps in self.llm.chat(convs, task="label", n=1):
+            c = comps[0]
+            raw = c.text if self.mode == "free" or c.error is not None else closed_answer(c.text)
+            out.append((raw, c.error, None))
+        return out
+
+    # ---- closed set by log-likelihood ----
+    def _lang(self, row: dict) -> str:
+        return row.get("lang", "en") if self.names == "auto" else self.names
+
+    def _texts(self, prompt: str, lang: str) -> list[str]:
+        listed = ""
+        if self.list_names:
+            listed = ("Categories: " if lang == "en" else "类别：") + ", ".join(
+                taxonomy.CATEGORIES[c][lang] for c in taxonomy.CODES) + "\n"
+        ctx = (CONTEXT_ZH if lang == "zh" else CONTEXT).format(prompt=prompt[: self.max_chars], listed=listed)
+        return [ctx] + [f"{ctx} {taxonomy.CATEGORIES[c][lang]}" for c in taxonomy.CODES]
+
+    def _logp(self, texts: list[str]) -> list[list[float]]:
+        """Per group of 15 texts (context, context + each name): log P(name | context) for the 14 names."""
+        if self.scoring == "first_token":
+            got = self._first_token_logp(texts)
+            if got is not None:
+                return got
+            self.scoring = "full"
+        ll = self.llm.loglik(texts)
+        out = []
+        for i in range(0, len(ll), 1 + len(taxonomy.CODES)):
+            ctx = ll[i]["nll_sum"]
+            out.append([ctx - v["nll_sum"] for v in ll[i + 1: i + 1 + len(taxonomy.CODES)]])
+        return out
+
+    def _first_token_logp(self, texts: list[str]) -> list[list[float]] | None:
+        """log P(first token of each name | context) from one forward per context; None when two names
+        share a first token."""
+        import torch
+
+        n = 1 + len(taxonomy.CODES)
+        model, tok = self.llm.backend.load()
+        ctx_ids, first = [], []
+        for g in range(0, len(texts), n):
+            ctx = self.llm.backend.encode_for_loglik(texts[g])
+            heads = []
+            for t in texts[g + 1:g + n]:
+                ids = self.llm.backend.encode_for_loglik(t)
+                if ids[:len(ctx)] != ctx or len(ids) == len(ctx):
+                    return None  # the name merged into the context's last token
+                heads.append(ids[len(ctx)])
+            if len(set(heads)) < len(heads):
+                return None
+            ctx_ids.append(ctx)
+            first.append(heads)
+        out: list[list[float]] = []
+        bs = self.llm.backend.batch_size
+        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+        device = next(model.parameters()).device
+        with torch.inference_mode():
+            for s in range(0, len(ctx_ids), bs):
+                batch = ctx_ids[s:s + bs]
+                width = max(map(len, batch))
+                x = torch.tensor([[pad] * (width - len(b)) + b for b in batch], device=device)  # left padding
+                mask = torch.tensor([[0] * (width - len(b)) + [1] * len(b) for b in batch], device=device)
+                logits = model(input_ids=x, attention_mask=mask, logits_to_keep=1).logits[:, -1, :].float()
+                logp = torch.log_softmax(logits, dim=-1)
+                for r, heads in enumerate(first[s:s + bs]):
+                    out.append([float(logp[r, h]) for h in heads])
+        return out
+
+    def _rank(self, rows):
+        langs = [self._lang(r) for r in rows]
+        if self.calibrate:
+            for lang in set(langs) - set(self._prior):
+                self._prior[lang] = self._logp(self._texts("", lang))[0]
+        texts = [t for r, lang in zip(rows, langs) for t in self._texts(r["prompt"], lang)]
+        scores = self._logp(texts)
+        if self.calibrate:
+            scores = [[a - b for a, b in zip(logp, self._prior[lang])] for lang, logp in zip(langs, scores)]
+        if self.batch_calibrate and scores:
+            mean = [sum(col) / len(scores) for col in zip(*scores)]
+            scores = [[a - m for a, m in zip(logp, mean)] for logp in scores]
+        out = []
+        for logp in scores:
+            probs = softmax(logp)
+            ranked = sorted(range(len(probs)), key=lambda i: -probs[i])
+            keep = [ranked[0]] + [i for i in ranked[1:self.max_labels] if probs[i] >= self.threshold]
+            raw = ", ".join(taxonomy.CATEGORIES[taxonomy.CODES[i]]["en"] for i in keep)
+            out.append((raw, None, {c: round(p, 4) for c, p in zip(taxonomy.CODES, probs)}))
+        return out
+
+
+def softmax(xs: list[float]) -> list[float]:
+    top = max(xs)
+    exp = [math.exp(x - top) for x in xs]
+    total = sum(exp)
+    return [e / total for e in exp]
+
+
+def closed_answer(text: str | None) -> str:
+    """The taxonomy names in a closed-set answer, as 'Name, Name' ('' when there is none: a parse error)."""
+    from stages.parsing import parse_labels
+
+    labels, _ = parse_labels(text)
+    codes = []
+    for label in labels:
+        code = taxonomy.normalize_label(label)
+        key = label.strip().upper()
+        code = key if key in taxonomy.CODES else code if _is_name(label, code) else None
+        if code and code not in codes:
+            codes.append(code)
+    return ", ".join(taxonomy.CATEGORIES[c]["en"] for c in codes)
+
+
+def _is_name(label: str, code: str | None) -> bool:
+    """The label is the category's name (en or zh), not just a text that happens to contain a synonym."""
+    if code is None:
+        return False
+    k = taxonomy._key(label)
+    return k in (taxonomy._key(taxonomy.CATEGORIES[code]["en"]), taxonomy._key(taxonomy.CATEGORIES[code]["zh"]))
+
+
+def _has_loglik(llm) -> bool:
+    from stages.llm.base import Backend
+
+    return type(llm.backend).loglik is not Backend.loglik
