@@ -92,47 +92,32 @@ class HFBackend(Backend):
     def generate(self, conversations, gen, task, sample_index=0):
         import torch
 
+        from stages.llm.hf_decode import decode
+
         model, tok = self.load()
         prompts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
         ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        eos = self.eos_ids()
+        eos = set(self.eos_ids())
         out: list[Completion | None] = [None] * len(ids)
-        cfg = self._gen_config(gen, eos)
         n_out, t0 = 0, time.monotonic()
         with self._progress(len(ids), f"{self.label} {task} s{sample_index}") as bar, torch.inference_mode():
-            for b, start in enumerate(range(0, len(order), self.batch_size)):
-                idx = order[start:start + self.batch_size]
-                enc = tok.pad({"input_ids": [ids[i] for i in idx]}, padding=True, padding_side="left",
-                              return_tensors="pt").to(self.device)
-                if gen.temperature > 0:
-                    torch.manual_seed(_seed(gen.seed, sample_index, b))
-                seqs = model.generate(**enc, generation_config=cfg)
-                new = seqs[:, enc["input_ids"].shape[1]:].tolist()
-                for row, i in enumerate(idx):
-                    toks = new[row]
-                    cut = next((k for k, t in enumerate(toks) if t in eos), len(toks))
-                    comp = Completion(tok.decode(toks[:cut], skip_special_tokens=True),
-                                      tokens_in=len(ids[i]), tokens_out=min(cut + 1, len(toks)),
-                                      meta={"finish_reason": "stop" if cut < len(toks) else "length"})
-                    out[i] = comp
-                    n_out += comp.tokens_out
-                    self._emit(i, comp)
-                bar.update(len(idx))
-                bar.set_postfix(tok_s=f"{n_out / max(time.monotonic() - t0, 1e-9):.1f}")
-        return out
+            def done(i: int, toks: list[int]) -> None:
+                nonlocal n_out
+                cut = next((k for k, t in enumerate(toks) if t in eos), len(toks))
+                comp = Completion(tok.decode(toks[:cut], skip_special_tokens=True),
+                                  tokens_in=len(ids[i]), tokens_out=len(toks),
+                                  meta={"finish_reason": "stop" if cut < len(toks) else "length"})
+                out[i] = comp
+                n_out += comp.tokens_out
+                self._emit(i, comp)
+                bar.update(1)
+                bar.set_postfix(tok_s=f"{n_out / max(time.monotonic() - t0, 1e-9):.1f}", refresh=False)
 
-    def _gen_config(self, gen, eos):
-        model, tok = self.load()
-        cfg = model.generation_config.__class__.from_dict(model.generation_config.to_dict())
-        cfg.max_new_tokens, cfg.max_length = int(gen.max_tokens), None
-        cfg.eos_token_id, cfg.pad_token_id = eos, tok.pad_token_id
-        cfg.num_return_sequences = 1
-        if gen.temperature > 0:
-            cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = True, float(gen.temperature), float(gen.top_p), None
-        else:
-            cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = False, None, None, None
-        return cfg
+            decode(model, ids, order, int(gen.max_tokens), eos, self.batch_size, tok.pad_token_id,
+                   temperature=float(gen.temperature), top_p=float(gen.top_p),
+                   seed_of=lambda i: _seed(gen.seed, sample_index, ids[i]), on_done=done)
+        return out
 
     # ---- log-likelihood ----
     def encode_for_loglik(self, text: str, max_tokens: int | None = None) -> list[int]:
@@ -184,6 +169,7 @@ class HFBackend(Backend):
         self._model = self._tok = None
 
 
-def _seed(seed: int, sample_index: int, batch: int) -> int:
-    digest = hashlib.sha256(f"{seed}:{sample_index}:{batch}".encode()).digest()
+def _seed(seed: int, sample_index: int, prompt_ids: list[int]) -> int:
+    """Per-prompt sampling seed: the same prompt gets the same sample whatever else is in the batch."""
+    digest = hashlib.sha256(f"{seed}:{sample_index}:{prompt_ids}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & 0x7FFFFFFFFFFFFFFF
