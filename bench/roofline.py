@@ -6,8 +6,8 @@ Run: .venv/bin/python bench/roofline.py [--batch 32] [--kv 300] [--dtype bfloat1
   bytes per step = all weights once + the KV cache read (B x L x layers x 2 x kv_heads x head_dim);
   FLOPs per step = 2 x params x B + attention 4 x B x L x layers x heads x head_dim;
   step time >= max(bytes / bandwidth, FLOPs / matmul rate); bound new tokens/s = B / that;
-- step bound: one decoding step as the backend runs it (stages/llm/hf_decode.decode: prefill B prompts
-  of L tokens, then (time for 1+k new tokens - time for 1) / k), i.e. B / step seconds tokens/s.
+- step bound: one decoding step as the backend runs it (stages/llm/hf_decode.decode on B prompts of L
+  tokens: the median interval between successive one-token forwards), i.e. B / step seconds tokens/s.
 Numbers vary with load on a shared machine: each measurement is the median of repetitions.
 """
 from __future__ import annotations
@@ -67,8 +67,10 @@ def physical_bound(m: dict, config, n_params: int, batch: int, kv: int, dtype: s
             "step_s": t, "tok_s": batch / t}
 
 
-def step_bound(model, batch: int, kv: int, steps: int = 8, reps: int = 3) -> dict:
-    """Time decoding steps as the hf backend runs them: (T(1 + steps new) - T(1 new)) / steps."""
+def step_bound(model, batch: int, kv: int, steps: int = 16) -> dict:
+    """Time decoding steps as the hf backend runs them: prefill `batch` prompts of `kv` tokens, decode
+    `steps` tokens; a step is the interval between successive one-token forwards (mask, forward, pick
+    and bookkeeping included); the median interval is the step time."""
     import torch
 
     from stages.llm.hf_decode import decode
@@ -76,15 +78,23 @@ def step_bound(model, batch: int, kv: int, steps: int = 8, reps: int = 3) -> dic
     vocab = model.config.vocab_size
     g = torch.Generator().manual_seed(0)
     prompts = [torch.randint(10, vocab, (kv,), generator=g).tolist() for _ in range(batch)]
-    order = list(range(batch))
+    starts, real = [], model.forward
 
-    def run(new: int):
+    def timed(*args, **kw):
+        ids = kw.get("input_ids")
+        if ids is not None and ids.shape[1] == 1:
+            starts.append(time.perf_counter())
+        return real(*args, **kw)
+    model.forward = timed
+    try:
+        t = time.perf_counter()
         with torch.inference_mode():
-            decode(model, prompts, order, new, set(), batch, 0)
-    t1 = _median_time(lambda: run(1), reps)
-    tk = _median_time(lambda: run(1 + steps), reps)
-    step = max(tk - t1, 1e-9) / steps
-    return {"prefill_s": t1, "step_s": step, "tok_s": batch / step}
+            decode(model, prompts, list(range(batch)), 1 + steps, set(), batch, 0)
+        total = time.perf_counter() - t
+    finally:
+        del model.forward
+    step = statistics.median(b - a for a, b in zip(starts, starts[1:]))
+    return {"prefill_s": total - step * len(starts), "step_s": step, "tok_s": batch / step}
 
 
 def load(path: str, dtype: str):
