@@ -9,11 +9,16 @@ stopped there). How it runs, and why:
   prefilled (as a small batch) and their KV copied into the free slots, so the batch never idles
   waiting for its longest answer. When the write column reaches the end, the buffer is shifted left
   past columns no active row uses.
-- Masks are built here (4-D, passed as-is to sdpa), positions per row, logits only for the last token.
+- Masks are built here (4-D, passed as-is to the attention), positions per row, logits only for the
+  last token. One-token steps use transformers' eager attention (plain matmuls): on this CPU torch's
+  sdpa flash kernel took 67% of a batch-32 step and eager halves the step (bench/README.md);
+  prefills keep sdpa, which is faster there.
 - Greedy: argmax. Sampling: temperature then top-p (as transformers' warpers), one torch.Generator
   per prompt seeded by `seed_of(prompt_index)`, so samples do not depend on batch size or order.
 """
 from __future__ import annotations
+
+import contextlib
 
 import torch
 from transformers.cache_utils import Cache, CacheLayerMixin
@@ -99,11 +104,12 @@ def _prefill(model, seqs: list[list[int]], pad: int, device):
 
 def decode(model, prompts: list[list[int]], order: list[int], max_new: int, eos: set[int], slots: int,
            pad: int, temperature: float = 0.0, top_p: float = 1.0, seed_of=None, on_done=None,
-           refill_at: float = 0.25) -> list[list[int]]:
+           refill_at: float = 0.25, step_attention: str | None = "eager") -> list[list[int]]:
     """New tokens per prompt. `order`: the order prompts enter (longest first keeps padding small).
 
     `on_done(i, tokens)` is called as each prompt finishes. Free slots are refilled once at least
     `refill_at` of them are free (or nothing else is running), to batch the prefills.
+    `step_attention`: attention implementation for one-token steps (None: the model's own).
     """
     device = next(model.parameters()).device
     out: list[list[int] | None] = [None] * len(prompts)
@@ -169,14 +175,27 @@ def decode(model, prompts: list[list[int]], order: list[int], max_new: int, eos:
             _shift(cache, valid, min(starts))
         t = cache.t
         valid[:, t] = True  # idle slots too, so no query row is fully masked
-        res = model(input_ids=last[:, None], attention_mask=_mask(model, valid[:, :t + 1], 1),
-                    position_ids=pos[:, None], past_key_values=cache, use_cache=True, logits_to_keep=1)
+        with _attention(model, step_attention):
+            res = model(input_ids=last[:, None], attention_mask=_mask(model, valid[:, :t + 1], 1),
+                        position_ids=pos[:, None], past_key_values=cache, use_cache=True, logits_to_keep=1)
         cache.t = t + 1
         pos += 1
         picked = _pick(res.logits[active, -1], temperature, top_p, [gens[s] for s in active]).tolist()
         for s, tok in zip(active, picked):
             take(s, tok)
     return out  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _attention(model, impl: str | None):
+    """Use attention implementation `impl` inside the block (the layers read it from the shared config)."""
+    old = model.config._attn_implementation
+    if impl and model.device.type == "cpu":
+        model.config._attn_implementation = impl
+    try:
+        yield
+    finally:
+        model.config._attn_implementation = old
 
 
 def _shift(cache: SlotCache, valid: torch.Tensor, by: int) -> None:
