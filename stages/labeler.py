@@ -14,7 +14,8 @@ closed the model chooses among the 14 category names (taxonomy.yaml `en` names, 
          `scoring: first_token` (hf only, ~15x cheaper: one forward per prompt) scores the first token of each
          name from the next-token distribution after the text; it needs the 14 first tokens to differ
          (checked; else `full` is used).
-       - a backend without them (openai, vllm, rules) answers prompts/label_closed.txt, which lists the names;
+         Which backends rank is `loglik` (see `_use_loglik`).
+       - otherwise (openai by default, rules) the model answers prompts/label_closed.txt, which lists the names;
          only names or codes of the taxonomy are kept from the answer (anything else is a parse error).
 Each result is (raw, error, scores): `raw` the labels as text (names joined by ", " in closed mode), `error`
 the generation error or None, `scores` {code: probability} (closed log-likelihood mode) or None.
@@ -47,7 +48,7 @@ class Labeler:
         self.list_names = bool(params.get("list_names", False))  # the 14 names also in the scored text
         self.template = template or load_template(params.get("prompt", "prompts/label.txt"))
         self.closed_template = load_template(params.get("closed_prompt", "prompts/label_closed.txt"))
-        self.use_loglik = self.mode == "closed" and _has_loglik(llm)
+        self.use_loglik = self.mode == "closed" and _use_loglik(llm, params.get("loglik", "auto"))
         self.scoring = params.get("scoring", "full")
         if self.scoring not in ("full", "first_token"):
             raise ValueError(f"label.scoring must be full or first_token, got {self.scoring!r}")
@@ -188,7 +189,14 @@ def _is_name(label: str, code: str | None) -> bool:
     return k in (taxonomy._key(taxonomy.CATEGORIES[code]["en"]), taxonomy._key(taxonomy.CATEGORIES[code]["zh"]))
 
 
-def _has_loglik(llm) -> bool:
+def _use_loglik(llm, setting) -> bool:
+    """`label.loglik`: auto = rank by log-likelihood on local backends (hf, vllm), generate through API servers
+    (most serve no prompt logprobs); true = rank on any backend that has them (e.g. a vLLM server via the
+    openai backend's completions endpoint); false = always generate."""
     from stages.llm.base import Backend
+    from stages.llm.openai_backend import OpenAIBackend
 
-    return type(llm.backend).loglik is not Backend.loglik
+    if setting not in ("auto", True, False):
+        raise ValueError(f"label.loglik must be auto, true or false, got {setting!r}")
+    has = type(llm.backend).loglik is not Backend.loglik
+    return has and (setting is True or (setting == "auto" and not isinstance(llm.backend, OpenAIBackend)))

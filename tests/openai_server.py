@@ -17,6 +17,10 @@ empty answer, an answer of `huge` bytes, choices out of order (a decoy at index 
 servers echoing the caller's key (from its Authorization header) in every way one may: an HTTP 400 body
 with the key straddling byte 200, JSON-escaped with `\/`, URL-encoded, cut short by the server, in
 the `model` field and inside the answer text of a 200 response.
+
+POST /v1/completions (only when `completions` is given) answers `completions(body)`, e.g.
+`TinyCompletions(model_dir)`: real echo/logprobs/top_logprobs computed with a local HF model, in
+vLLM's response shape.
 """
 from __future__ import annotations
 
@@ -68,10 +72,12 @@ def echo_answer(messages: list[dict]) -> str:
 class ChatServer:
     def __init__(self, delay: float = 0.0, fault_rate: float = 0.0, seed: int = 0, faults=FAULTS,
                  retry_after: float = 0.0, hang: float = 2.0, responder=echo_answer, api_key: str | None = None,
-                 auth_status: int = 401, host: str = "127.0.0.1", port: int = 0, huge: int = 1 << 20):
+                 auth_status: int = 401, host: str = "127.0.0.1", port: int = 0, huge: int = 1 << 20,
+                 completions=None):
         self.delay, self.fault_rate, self.seed, self.faults = delay, fault_rate, seed, tuple(faults)
         self.retry_after, self.hang, self.responder, self.api_key = retry_after, hang, responder, api_key
         self.auth_status, self.huge = auth_status, huge
+        self.completions = completions  # callable(body) -> response dict for /v1/completions
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.requests = 0                      # POSTs received (each attempt counts)
@@ -141,6 +147,11 @@ class ChatServer:
                     body = json.loads(raw or b"{}")
                 except ValueError:
                     return self._send(400, b'{"error": {"message": "bad json"}}')
+                if srv.completions is not None and self.path.rstrip("/") == "/v1/completions":
+                    with srv.lock:
+                        srv.requests += 1
+                        srv.bodies.append(body)
+                    return self._send(200, json.dumps(srv.completions(body)).encode("utf-8"))
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     return self._send(404, b'{"error": {"message": "not found"}}')
                 messages = body.get("messages") or []
@@ -211,3 +222,50 @@ class ChatServer:
                         srv.served += 1
 
         return Handler
+
+
+class TinyCompletions:
+    """/v1/completions with real logprobs from a local HF model, shaped like vLLM's answer.
+
+    The prompt is tokenized as a Llama-style tokenizer does on the server (BOS first when the
+    tokenizer has one); `echo` returns the prompt tokens with their logprobs (the first null);
+    `logprobs: k` adds the top-k alternatives per position; one greedy token is generated.
+    """
+
+    def __init__(self, model_dir):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.torch = torch
+        self.tok = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+        self.lock = threading.Lock()  # one forward at a time
+
+    def __call__(self, body: dict) -> dict:
+        torch, tok = self.torch, self.tok
+        ids = tok(body["prompt"], add_special_tokens=False)["input_ids"]
+        if tok.bos_token_id is not None:
+            ids = [tok.bos_token_id] + ids
+        k = int(body.get("logprobs") or 0)
+        with self.lock, torch.inference_mode():
+            logp = torch.log_softmax(self.model(torch.tensor([ids])).logits[0].float(), -1)
+        nxt = int(logp[-1].argmax())
+        seq = ids + [nxt] if int(body.get("max_tokens", 16)) > 0 else ids
+        show = seq if body.get("echo") else seq[len(ids):]
+        first = len(seq) - len(show)
+        text = lambda t: tok.decode([t])  # noqa: E731
+        token_lp, top = [], []
+        for pos in range(first, len(seq)):
+            if pos == 0:
+                token_lp.append(None)
+                top.append(None)
+                continue
+            row = logp[pos - 1]
+            token_lp.append(float(row[seq[pos]]))
+            vals, idx = row.topk(k) if k else (row[:0], row[:0].long())
+            top.append({text(int(i)): float(v) for v, i in zip(vals, idx)})
+        return {"id": "cmpl-tiny", "object": "text_completion", "model": body.get("model"),
+                "choices": [{"index": 0, "text": "".join(text(t) for t in show), "finish_reason": "length",
+                             "logprobs": {"tokens": [text(t) for t in show], "token_logprobs": token_lp,
+                                          "top_logprobs": top if k else None}}],
+                "usage": {"prompt_tokens": len(ids), "completion_tokens": len(seq) - len(ids)}}

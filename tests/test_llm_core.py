@@ -74,22 +74,23 @@ def test_n_samples_and_duplicates(params):
     assert out[2][0].text == out[0][0].text
 
 
-def test_results_cached_as_they_arrive_survive_a_crash(params):
-    llm = get_llm("gen", params_path=params)
-    model, _ = llm.backend.load()
-    real, calls = model.generate, []
+def test_results_cached_as_they_arrive_survive_a_crash(params, monkeypatch):
+    from stages.llm import hf_decode
 
-    def flaky(*a, **k):  # the third batch dies (as a killed worker would)
+    llm = get_llm("gen", params_path=params)
+    real, calls = hf_decode._prefill, []
+
+    def flaky(*a, **k):  # the third prompt's prefill dies (as a killed worker would); batch_size 1
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("boom")
         return real(*a, **k)
 
-    model.generate = flaky
+    monkeypatch.setattr(hf_decode, "_prefill", flaky)
     with pytest.raises(RuntimeError, match="boom"):
         llm.chat(convs(5), "t")
     assert len(Cache()) == 2
-    model.generate = real
+    monkeypatch.setattr(hf_decode, "_prefill", real)
     llm.chat(convs(5), "t")
     assert llm.stats()["cache_hits"] == 2 and llm.stats()["calls"] == 5 + 3
 

@@ -169,3 +169,44 @@ def test_special_tokens_stay_literal_for_the_embedded_default_model():
     assert len(specials) >= 3
     for special in specials:  # the model itself runs once (135M parameters on CPU); tokenization for all
         _check_literal(b, special, run_model=special == "<|im_end|>")
+
+
+def test_auto_dtype_follows_native_bf16_and_keys_the_cache(noisy, monkeypatch):
+    from stages.llm import hf
+
+    monkeypatch.setattr(hf, "native_bf16", lambda device: True)
+    b = HFBackend(str(noisy), dtype="auto", device="cpu")
+    assert b.dtype == "bfloat16" and b.cache_id.endswith("#bfloat16")
+    monkeypatch.setattr(hf, "native_bf16", lambda device: False)
+    f = HFBackend(str(noisy), dtype="auto", device="cpu")
+    assert f.dtype == "float32" and f.cache_id == HFBackend(str(noisy)).cache_id != b.cache_id
+
+
+def test_refilling_rows_matches_a_fresh_batch(noisy):
+    # batch 2 over 7 prompts refills slots as rows finish: same greedy texts as each prompt alone,
+    # and with a short max_tokens as well as the eos stop
+    for max_tokens in (3, 24):
+        single = run(noisy, 1, max_tokens=max_tokens)
+        refilled = run(noisy, 2, max_tokens=max_tokens)
+        assert [c.text for c in refilled] == [c.text for c in single]
+        assert [c.tokens_out for c in refilled] == [c.tokens_out for c in single]
+
+
+def test_decode_buffer_shifts_keep_results(noisy, monkeypatch):
+    # many short prompts, then a long one: the KV buffer is compacted (shift left) and then must make
+    # room on the left for the long prompt (shift right); results equal each prompt decoded alone
+    from transformers import AutoModelForCausalLM
+
+    from stages.llm import hf_decode
+
+    model = AutoModelForCausalLM.from_pretrained(noisy).eval()
+    shifts, real = [], hf_decode._shift
+    monkeypatch.setattr(hf_decode, "_shift", lambda c, v, by: (shifts.append(by), real(c, v, by)))
+    g = torch.Generator().manual_seed(1)
+    prompts = [torch.randint(3, 300, (2 + i % 3,), generator=g).tolist() for i in range(24)]
+    prompts.append(torch.randint(3, 300, (100,), generator=g).tolist())
+    with torch.inference_mode():
+        together = hf_decode.decode(model, prompts, list(range(len(prompts))), 20, set(), 4, 2)
+        alone = [hf_decode.decode(model, [p], [0], 20, set(), 1, 2)[0] for p in prompts]
+    assert any(s > 0 for s in shifts) and any(s < 0 for s in shifts)
+    assert together == alone and all(len(t) == 20 for t in together)

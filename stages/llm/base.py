@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import typing
 from dataclasses import dataclass, field
 from typing import Any
+
+import pydantic
 
 Message = dict  # {"role": "system"|"user"|"assistant", "content": str}
 Conversation = list  # list[Message]
@@ -33,6 +37,19 @@ class Completion:
     tokens_in: int = 0
     tokens_out: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Options(pydantic.BaseModel):
+    """The role options every backend accepts (generation defaults). A backend's own options are the
+    keyword parameters of its `__init__` (their annotations are the types): `Backend.options_model()`
+    adds them. Unknown keys are errors (`extra="forbid"`), so a misspelled option is never ignored.
+    """
+    model_config = pydantic.ConfigDict(extra="forbid")
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 256
+    seed: int = 0
 
 
 class Backend:
@@ -76,3 +93,17 @@ class Backend:
 
     def close(self) -> None:
         pass
+
+    @classmethod
+    def options_model(cls) -> type[Options]:
+        """The pydantic model of this backend's role options (Options + the keywords of `__init__`)."""
+        if "_options_model" not in cls.__dict__:
+            hints = typing.get_type_hints(cls.__init__)
+            fields = {}
+            for p in inspect.signature(cls.__init__).parameters.values():
+                if p.name in ("self", "model") or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    continue
+                default = ... if p.default is p.empty else p.default
+                fields[p.name] = (hints.get(p.name, Any), default)
+            cls._options_model = pydantic.create_model(f"{cls.__name__}Options", __base__=Options, **fields)
+        return cls._options_model

@@ -1,6 +1,8 @@
 """Local transformers backend: batched generation and token log-likelihoods.
 
-Role options: model (local HF directory or hub id), dtype (float32 default | bfloat16 | float16),
+Role options: model (local HF directory or hub id), dtype (float32 default | bfloat16 | float16 | auto:
+bfloat16 where the hardware computes it natively (CPU flags avx512_bf16 / amx_bf16, or a CUDA GPU
+with bf16), else float32; bf16 decodes ~2x faster on such CPUs but greedy texts differ from fp32),
 batch_size (default 16), device (default: cuda when available, else cpu), max_batch_tokens (loglik
 padding budget per batch, default 8192), chat_template (default true; false: a conversation's single user
 message is sent raw, tokenized with the tokenizer's special tokens, e.g. BOS, as plain `tokenizer(text)`
@@ -10,7 +12,7 @@ does; the cache id gets "+raw", so raw and templated completions never share cac
   texts are tokenized with `split_special_tokens=True`; only the chat template's own markup is parsed.
 - Generation: conversations are rendered with the tokenizer's chat template, sorted by length and
   batched with LEFT padding; greedy when temperature == 0, else sampling seeded from
-  (seed, sample_index, batch number), so a run is reproducible for the same inputs and batch_size.
+  (seed, sample_index, the prompt's token ids), so a prompt's sample does not depend on the batch.
   Stops at the tokenizer's and generation_config's eos ids.
 - loglik: texts (with BOS prepended when the tokenizer has one) are batched by length with RIGHT
   padding; the fp32 sum of token NLLs over every predicted text token (the first token has no
@@ -36,7 +38,22 @@ from pathlib import Path
 from stages.llm.base import Backend, Completion
 
 DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
-          "float16": "float16", "fp16": "float16"}
+          "float16": "float16", "fp16": "float16", "auto": "auto"}
+
+
+def native_bf16(device: str | None) -> bool:
+    """True when `device` (None: cuda if available, else cpu) computes bfloat16 natively."""
+    import torch
+
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda"):
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def fingerprint(path: str | Path) -> str | None:
@@ -68,11 +85,15 @@ class HFBackend(Backend):
             raise ValueError(f"hf backend: dtype {dtype!r} not in {sorted(DTYPES)}")
         self.dtype, self.batch_size = DTYPES[str(dtype)], max(1, int(batch_size))
         self.device, self.max_batch_tokens = device, int(max_batch_tokens)
+        if self.dtype == "auto":
+            self.dtype = "bfloat16" if native_bf16(device) else "float32"
         fp = fingerprint(model)
         self.cache_id = f"{model}@{fp}" if fp else model
         self.chat_template = bool(chat_template)
         if not self.chat_template:
             self.cache_id += "+raw"
+        if self.dtype != "float32":  # outputs depend on the precision (fp32 keys stay as they were)
+            self.cache_id += f"#{self.dtype}"
         self.label = options.get("label", "hf")
         self._model = self._tok = None
 
@@ -105,33 +126,30 @@ class HFBackend(Backend):
     def generate(self, conversations, gen, task, sample_index=0):
         import torch
 
+        from stages.llm.hf_decode import decode
+
         model, tok = self.load()
         ids = [self.encode_prompt(c) for c in conversations]
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        eos = self.eos_ids()
+        eos = set(self.eos_ids())
         out: list[Completion | None] = [None] * len(ids)
-        cfg = self._gen_config(gen, eos)
         n_out, t0 = 0, time.monotonic()
         with self._progress(len(ids), f"{self.label} {task} s{sample_index}") as bar, torch.inference_mode():
-            for b, start in enumerate(range(0, len(order), self.batch_size)):
-                idx = order[start:start + self.batch_size]
-                enc = tok.pad({"input_ids": [ids[i] for i in idx]}, padding=True, padding_side="left",
-                              return_tensors="pt").to(self.device)
-                if gen.temperature > 0:
-                    torch.manual_seed(_seed(gen.seed, sample_index, b))
-                seqs = model.generate(**enc, generation_config=cfg)
-                new = seqs[:, enc["input_ids"].shape[1]:].tolist()
-                for row, i in enumerate(idx):
-                    toks = new[row]
-                    cut = next((k for k, t in enumerate(toks) if t in eos), len(toks))
-                    comp = Completion(tok.decode(toks[:cut], skip_special_tokens=True),
-                                      tokens_in=len(ids[i]), tokens_out=min(cut + 1, len(toks)),
-                                      meta={"finish_reason": "stop" if cut < len(toks) else "length"})
-                    out[i] = comp
-                    n_out += comp.tokens_out
-                    self._emit(i, comp)
-                bar.update(len(idx))
-                bar.set_postfix(tok_s=f"{n_out / max(time.monotonic() - t0, 1e-9):.1f}")
+            def done(i: int, toks: list[int]) -> None:
+                nonlocal n_out
+                cut = next((k for k, t in enumerate(toks) if t in eos), len(toks))
+                comp = Completion(tok.decode(toks[:cut], skip_special_tokens=True),
+                                  tokens_in=len(ids[i]), tokens_out=len(toks),
+                                  meta={"finish_reason": "stop" if cut < len(toks) else "length"})
+                out[i] = comp
+                n_out += comp.tokens_out
+                self._emit(i, comp)
+                bar.update(1)
+                bar.set_postfix(tok_s=f"{n_out / max(time.monotonic() - t0, 1e-9):.1f}", refresh=False)
+
+            decode(model, ids, order, int(gen.max_tokens), eos, self.batch_size, tok.pad_token_id,
+                   temperature=float(gen.temperature), top_p=float(gen.top_p),
+                   seed_of=lambda i: _seed(gen.seed, sample_index, ids[i]), on_done=done)
         return out
 
     def encode_prompt(self, conversation) -> list[int]:
@@ -143,18 +161,6 @@ class HFBackend(Backend):
         if len(conversation) != 1 or conversation[0].get("role") != "user":
             raise ValueError("hf backend with chat_template false: expected one user message per conversation")
         return tok(conversation[0]["content"], split_special_tokens=True)["input_ids"]
-
-    def _gen_config(self, gen, eos):
-        model, tok = self.load()
-        cfg = model.generation_config.__class__.from_dict(model.generation_config.to_dict())
-        cfg.max_new_tokens, cfg.max_length = int(gen.max_tokens), None
-        cfg.eos_token_id, cfg.pad_token_id = eos, tok.pad_token_id
-        cfg.num_return_sequences = 1
-        if gen.temperature > 0:
-            cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = True, float(gen.temperature), float(gen.top_p), None
-        else:
-            cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = False, None, None, None
-        return cfg
 
     # ---- log-likelihood ----
     def encode_for_loglik(self, text: str, max_tokens: int | None = None) -> list[int]:
@@ -282,6 +288,7 @@ def encode_chat(tok, conv: list[dict]) -> list[int]:
     return ids
 
 
-def _seed(seed: int, sample_index: int, batch: int) -> int:
-    digest = hashlib.sha256(f"{seed}:{sample_index}:{batch}".encode()).digest()
+def _seed(seed: int, sample_index: int, prompt_ids: list[int]) -> int:
+    """Per-prompt sampling seed: the same prompt gets the same sample whatever else is in the batch."""
+    digest = hashlib.sha256(f"{seed}:{sample_index}:{prompt_ids}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & 0x7FFFFFFFFFFFFFFF

@@ -17,8 +17,18 @@ sends back before anything is cut or stored: error bodies, content, `model` and 
 
 Role options: base_url (str | list), api_key_env (NAME of the env var with the key; absent: "EMPTY"),
 concurrency (8), max_retries (6), timeout (60 s), backoff (0.5 s base), backoff_max (30 s),
-retry_after_max (60 s), send_seed (true), max_response_bytes (4 MiB). The key never appears in errors,
-meta, logs or returns.
+retry_after_max (60 s), send_seed (true), max_response_bytes (4 MiB), top_logprobs (20). The key never
+appears in errors, meta, logs or returns.
+
+Log-likelihoods go to the completions endpoint, as vLLM serves it (`POST <base_url>/completions`):
+- `loglik`: {prompt: text, max_tokens: 1, temperature: 0, echo: true, logprobs: 1} (what
+  lm-evaluation-harness sends); the sum of the echoed prompt's `token_logprobs` (the first is null: no
+  prediction; with a BOS-adding tokenizer that is the BOS, so every text token counts, as in hf).
+  `max_tokens` keeps the first max_tokens predicted tokens.
+- `choice_logprobs`: {prompt, max_tokens: 1, temperature: 0, logprobs: top_logprobs (20)}; per choice
+  the log-prob of the first generated token whose text (stripped) is the choice; -inf when no
+  top-k token matches. Meant for one-token choices ("A".."D").
+A server without logprobs (HTTP 4xx, or no `logprobs` in the answer) is an error, not a default.
 """
 from __future__ import annotations
 
@@ -31,6 +41,8 @@ import random
 import sys
 import threading
 import time
+
+import math
 
 import httpx
 from tqdm import tqdm
@@ -86,12 +98,14 @@ class OpenAIBackend(Backend):
                  api_key_env: str | None = None, concurrency: int = 8, max_retries: int = 6,
                  timeout: float = 60.0, backoff: float = 0.5, backoff_max: float = 30.0,
                  retry_after_max: float = 60.0, send_seed: bool = True, max_response_bytes: int = 4 << 20,
-                 **options):
+                 top_logprobs: int = 20, **options):
         super().__init__(model, **options)
         urls = [base_url] if isinstance(base_url, str) else list(base_url or [])
         if not urls:
             raise ValueError("openai backend: base_url is empty")
         self.urls = [u.rstrip("/") + "/chat/completions" for u in urls]
+        self.completion_urls = [u.rstrip("/") + "/completions" for u in urls]
+        self.top_logprobs = max(1, int(top_logprobs))
         self.api_key_env = api_key_env
         if api_key_env:
             key = os.environ.get(api_key_env)
@@ -129,7 +143,10 @@ class OpenAIBackend(Backend):
                  sample_index: int = 0) -> list[Completion]:
         if not conversations:
             return []
-        coro_fn = lambda: self._run_all(conversations, gen, task, sample_index)  # noqa: E731
+        return self._sync(lambda: self._run_all(conversations, gen, task, sample_index))
+
+    def _sync(self, coro_fn):
+        """Run the coroutine from `coro_fn()` to completion (in a worker thread inside a running loop)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -150,7 +167,9 @@ class OpenAIBackend(Backend):
         return box["out"]
 
     # ---- async core ---------------------------------------------------------------------------
-    async def _run_all(self, convs, gen, task, sample_index) -> list[Completion]:
+    async def _run_all(self, convs, gen, task, sample_index, convert=None) -> list:
+        """One request per conversation (or prebuilt completions body when `convert` is given: the
+        answer goes through `convert(completion)` and that value is reported and returned)."""
         results: list[Completion | None] = [None] * len(convs)
         sem = asyncio.Semaphore(self.concurrency)
         limits = httpx.Limits(max_connections=self.concurrency * 2, max_keepalive_connections=self.concurrency)
@@ -159,9 +178,12 @@ class OpenAIBackend(Backend):
         async with httpx.AsyncClient(timeout=self.timeout, limits=limits, headers=self._headers) as client:
             async def one(i):
                 async with sem:
-                    c = await self._request(client, convs[i], gen, sample_index)
+                    c = await self._request(client, convs[i], gen, sample_index, as_data=convert is not None)
+                if convert is not None and c.error is None:
+                    c = convert(c.meta["data"])
                 results[i] = c
-                self._emit(i, c)
+                if not (isinstance(c, Completion) and convert is not None):  # failed logprob calls: not kept
+                    self._emit(i, c)
                 bar.update(1)
                 bar.set_postfix(retries=self.counters["retries"], errors=self.counters["errors"], refresh=False)
             tasks = [asyncio.ensure_future(one(i)) for i in range(len(convs))]
@@ -181,16 +203,18 @@ class OpenAIBackend(Backend):
             body["seed"] = gen.seed + sample_index
         return body
 
-    async def _request(self, client: httpx.AsyncClient, conv, gen, sample_index) -> Completion:
-        body = self._body(conv, gen, sample_index)
+    async def _request(self, client: httpx.AsyncClient, conv, gen, sample_index, as_data: bool = False) -> Completion:
+        """as_data: `conv` is a completions body; the parsed JSON comes back in meta["data"]."""
+        body = conv if as_data else self._body(conv, gen, sample_index)
+        urls = self.completion_urls if as_data else self.urls
         start = next(self._rr)
         reason = "no attempt"
         for attempt in range(self.max_retries + 1):
-            url = self.urls[(start + attempt) % len(self.urls)]
+            url = urls[(start + attempt) % len(urls)]
             wait = None
             try:
                 self.counters["requests"] += 1
-                c = await asyncio.wait_for(self._attempt(client, url, body), self.timeout)
+                c = await asyncio.wait_for(self._attempt(client, url, body, as_data), self.timeout)
                 c.meta.update(attempts=attempt + 1, endpoint=(start + attempt) % len(self.urls))
                 return c
             except _Fatal as e:
@@ -227,7 +251,7 @@ class OpenAIBackend(Backend):
                 chunks.append(chunk)
         return r, b"".join(chunks)
 
-    async def _attempt(self, client: httpx.AsyncClient, url: str, body: dict) -> Completion:
+    async def _attempt(self, client: httpx.AsyncClient, url: str, body: dict, as_data: bool = False) -> Completion:
         r, raw = await self._read(client, url, body)
         if r.status_code in (401, 403):
             raise LLMAuthError(self._redact(
@@ -244,6 +268,8 @@ class OpenAIBackend(Backend):
             data = json.loads(raw)
         except ValueError:
             raise _Retryable("invalid JSON body (truncated or not JSON)") from None
+        if as_data:
+            return Completion(text="", meta={"data": data})
         choice = _choice0(data)
         try:
             text = choice["message"]["content"]
@@ -264,6 +290,57 @@ class OpenAIBackend(Backend):
         return Completion(text=self._redact(text), tokens_in=_int(usage.get("prompt_tokens")),
                           tokens_out=_int(usage.get("completion_tokens")),
                           meta={k: self._redact(v) if isinstance(v, str) else None for k, v in meta.items()})
+
+    # ---- log-probabilities (completions endpoint) ---------------------------------------------
+    def _logprob_calls(self, bodies: list[dict], convert, what: str) -> list:
+        out = self._sync(lambda: self._run_all(bodies, None, what, 0, convert=convert)) if bodies else []
+        bad = [c for c in out if isinstance(c, Completion)]
+        if bad:
+            raise RuntimeError(f"openai backend: {len(bad)} of {len(out)} {what} requests failed "
+                               f"(first: {bad[0].error}); the finished ones are cached, re-run to retry")
+        return out
+
+    def _choice0_logprobs(self, data) -> dict:
+        try:
+            lp = _choice0(data)["logprobs"]
+            if lp is None:
+                raise KeyError("logprobs")
+            return lp
+        except (KeyError, IndexError, TypeError):
+            raise RuntimeError(f"openai backend: {self.completion_urls[0]} answered without choices[0].logprobs; "
+                               f"the server must support the completions endpoint with logprobs "
+                               f"(vLLM does; most chat-only APIs do not)") from None
+
+    def loglik(self, texts: list[str], max_tokens: int | None = None) -> list[dict[str, float]]:
+        """Per text {nll_sum, n_tokens, ppl} from the server's echoed prompt logprobs."""
+        def convert(data) -> dict:
+            lp = self._choice0_logprobs(data)
+            vals = list(lp.get("token_logprobs") or [])
+            n_prompt = int((data.get("usage") or {}).get("prompt_tokens") or 0) or len(vals) - 1
+            pred = [float(v) for v in vals[1:n_prompt] if v is not None]
+            if max_tokens is not None:
+                pred = pred[:int(max_tokens)]
+            nll = -sum(pred)
+            return {"nll_sum": nll, "n_tokens": len(pred), "ppl": math.exp(nll / len(pred)) if pred else float("nan")}
+
+        bodies = [{"model": self.model, "prompt": t, "max_tokens": 1, "temperature": 0, "echo": True,
+                   "logprobs": 1} for t in texts]
+        return self._logprob_calls(bodies, convert, "loglik")
+
+    def choice_logprobs(self, prompts: list[str], choices: list[str]) -> list[dict[str, float]]:
+        """Per prompt {choice: log-prob of the choice as the next token}, from the top logprobs."""
+        def convert(data) -> dict:
+            top = (self._choice0_logprobs(data).get("top_logprobs") or [None])[0] or {}
+            best = {c: float("-inf") for c in choices}
+            for token, value in top.items():
+                key = token.strip()
+                if key in best:
+                    best[key] = max(best[key], float(value))
+            return best
+
+        bodies = [{"model": self.model, "prompt": p, "max_tokens": 1, "temperature": 0,
+                   "logprobs": self.top_logprobs} for p in prompts]
+        return self._logprob_calls(bodies, convert, "choice_logprobs")
 
 
 def _int(value) -> int:

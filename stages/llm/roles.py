@@ -66,6 +66,29 @@ class _Writer:
         self.buf, self.last = [], time.monotonic()
 
 
+class RoleOptionError(ValueError):
+    """A role option that its backend does not declare, or of the wrong type: names `roles.<role>.<key>`."""
+
+
+def check_options(role: str, cls: type[Backend], options: dict[str, Any]) -> None:
+    """Validate a role's options against the backend's declared ones (`Backend.options_model`)."""
+    import pydantic
+
+    model = cls.options_model()
+    try:
+        model(**options)
+    except pydantic.ValidationError as e:
+        problems = []
+        for err in e.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "?"
+            if err["type"] == "extra_forbidden":
+                why = f"unknown option for backend {cls.name!r}; allowed: {', '.join(sorted(model.model_fields))}"
+            else:
+                why = f"{err['msg']} (got {err.get('input')!r})"
+            problems.append(f"roles.{role}.{key}: {why}")
+        raise RoleOptionError("; ".join(problems)) from None
+
+
 class LLM:
     """One role: a backend plus its default generation settings, behind the cache."""
 
@@ -74,9 +97,11 @@ class LLM:
         if "backend" not in spec or "model" not in spec:
             raise ValueError(f"role {name!r} needs 'backend' and 'model' (got {sorted(spec)})")
         self.name, self.stage, self.spec = name, stage, spec
-        self.defaults = _gen_config(spec)
         options = {k: v for k, v in spec.items() if k not in ("backend", "model")}
-        self.backend: Backend = backend_class(spec["backend"])(model=str(spec["model"]), **options)
+        cls = backend_class(spec["backend"])
+        check_options(name, cls, options)
+        self.defaults = _gen_config(spec)
+        self.backend: Backend = cls(model=str(spec["model"]), **options)
         self.backend.label = f"{stage}/{name}" if stage else name  # progress bar label
         self.cacheable = getattr(self.backend, "cacheable", True)
         self._cache = cache_mod.Cache() if self.cacheable else None
@@ -225,5 +250,14 @@ def make_llm(spec: dict[str, Any], name: str = "adhoc", stage: str | None = None
 
 
 def get_llm(role: str, stage: str | None = None, params_path: str = PARAMS_FILE) -> LLM:
-    """The LLM for `roles.<role>` in params.yaml. `stage` only labels progress bars and errors."""
-    return LLM(role, read_role(role, params_path), stage=stage)
+    """The LLM for `roles.<role>` in params.yaml. `stage` only labels progress bars and errors.
+
+    A misspelled or wrongly typed option raises InputError naming the file and `roles.<role>.<key>`.
+    """
+    from stages.io import InputError
+
+    spec = read_role(role, params_path)
+    try:
+        return LLM(role, spec, stage=stage)
+    except RoleOptionError as e:
+        raise InputError(params_path, str(e)) from None
