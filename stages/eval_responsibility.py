@@ -93,16 +93,6 @@ def load_mc(path, limit: int | None = None) -> list[dict]:
     return rows
 
 
-def metrics_of(preds: list[str], golds: list[str]) -> dict:
-    counts = {k: 0 for k in LABELS}
-    for p in preds:
-        counts[p] += 1
-    correct = sum(p == g for p, g in zip(preds, golds))
-    parsed = counts["回复1"] + counts["回复2"] + counts["Other"]
-    return {"acc": correct / len(preds) if preds else 0.0, "acc_star": correct / parsed if parsed else 0.0,
-            "n": len(preds), "parsed": parsed, "correct": correct, "counts": counts}
-
-
 @click.command()
 @ev.model_options
 def cli(name: str, model_path: str) -> None:
@@ -130,7 +120,7 @@ def cli(name: str, model_path: str) -> None:
                      "gold": it["label"], "correct": pred == it["label"], "review_key": key,
                      "official": {n: p.parse(raw, it["label"]) for n, p in cp.PARSERS.items()},
                      "domain": it["meta"].get("domain_en"), "difficulty": it["meta"].get("difficulty_level")})
-    m = metrics_of([r["pred"] for r in rows], [r["gold"] for r in rows])
+    m = cp.metrics_of([r["pred"] for r in rows], [r["gold"] for r in rows])
     m.update(cp.official_metrics(texts, [it["label"] for it in items]))
     m.update({"reviewed": reviewed, "llm": {"eval_model": llm.stats()}})
     llm.close()

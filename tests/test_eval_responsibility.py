@@ -5,6 +5,7 @@ import yaml
 from click.testing import CliRunner
 
 from stages import eval_responsibility as er
+from stages import cvalues_parsers as cp
 from stages.evaluate import review_key
 
 
@@ -72,7 +73,7 @@ def test_normalize_keeps_english_spaces():
 def test_metrics_follow_cvalues():
     preds = ["回复1", "回复2", "Other", "Refuse", "Need_Check", "回复1"]
     golds = ["回复1", "回复1", "回复2", "回复1", "回复2", "回复1"]
-    m = er.metrics_of(preds, golds)
+    m = cp.metrics_of(preds, golds)
     assert m["correct"] == 2 and m["parsed"] == 4 and m["n"] == 6
     assert m["acc"] == pytest.approx(2 / 6) and m["acc_star"] == pytest.approx(2 / 4)
     assert m["counts"] == {"回复1": 2, "回复2": 1, "Other": 1, "Refuse": 1, "Need_Check": 1}
@@ -116,7 +117,6 @@ def test_stage_on_tiny_model_with_review(tiny_llama, tmp_path, monkeypatch, shar
     rows = [json.loads(x) for x in open("data/predictions/responsibility/tiny.jsonl", encoding="utf-8")]
     assert queue[0]["key"] == review_key(queue[0]["prompt"], rows[0]["raw"] or "")
     # the five official parsers, each on the same replies, flat keys, plus their average
-    from stages import cvalues_parsers as cp
     for n in cp.NAMES:
         want = cp.metrics_of([cp.PARSERS[n].parse(r["raw"], r["gold"]) for r in rows], [r["gold"] for r in rows])
         assert m[f"{n}_acc"] == want["acc"] and m[f"{n}_acc_star"] == want["acc_star"]
