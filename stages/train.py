@@ -81,6 +81,8 @@ def build_config(p: dict, model: str, data_dir: str, output_dir: str) -> tuple[d
     cfg = {k: v for k, v in cfg.items() if v is not None}  # None = LLaMA-Factory default (template: tokenizer's)
     cfg.update(model_name_or_path=str(model), dataset_dir=str(data_dir), output_dir=str(output_dir),
                do_train=True, save_strategy="no", overwrite_output_dir=True, report_to="none")
+    if cfg.get("bf16") and not _cuda():  # transformers trains bf16 on a CPU only when told to use it
+        cfg["use_cpu"] = True
     env = {}
     launcher = p.get("launcher")
     if launcher in ("torchrun", "deepspeed"):
@@ -93,6 +95,12 @@ def build_config(p: dict, model: str, data_dir: str, output_dir: str) -> tuple[d
         raise InputError("params.yaml", f"launcher must be null, torchrun or deepspeed, got {launcher!r}",
                          field="train.launcher")
     return cfg, env
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _records(path: Path) -> list:
