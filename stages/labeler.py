@@ -52,7 +52,7 @@ class Labeler:
         self.scoring = params.get("scoring", "full")
         if self.scoring not in ("full", "first_token"):
             raise ValueError(f"label.scoring must be full or first_token, got {self.scoring!r}")
-        if self.scoring == "first_token" and not hasattr(llm.backend, "load"):
+        if self.scoring == "first_token" and not llm.backend.torch_model:
             self.scoring = "full"  # next-token distributions need the local model
         self._prior: dict[str, list[float]] = {}
 
@@ -193,10 +193,6 @@ def _use_loglik(llm, setting) -> bool:
     """`label.loglik`: auto = rank by log-likelihood on local backends (hf, vllm), generate through API servers
     (most serve no prompt logprobs); true = rank on any backend that has them (e.g. a vLLM server via the
     openai backend's completions endpoint); false = always generate."""
-    from stages.llm.base import Backend
-    from stages.llm.openai_backend import OpenAIBackend
-
     if setting not in ("auto", True, False):
         raise ValueError(f"label.loglik must be auto, true or false, got {setting!r}")
-    has = type(llm.backend).loglik is not Backend.loglik
-    return has and (setting is True or (setting == "auto" and not isinstance(llm.backend, OpenAIBackend)))
+    return llm.backend.has_loglik() and (setting is True or (setting == "auto" and llm.backend.local))

@@ -1,4 +1,4 @@
-"""A real OpenAI-compatible HTTP server for tests and benchmarks (stdlib, one thread per request).
+"""A real OpenAI-compatible HTTP server for tests and benchmarks (stdlib, one thread per connection).
 
     with ChatServer(delay=0.01, fault_rate=0.2, seed=0) as srv:
         role = {"backend": "openai", "base_url": srv.url, ...}
@@ -21,6 +21,10 @@ the `model` field and inside the answer text of a 200 response.
 POST /v1/completions (only when `completions` is given) answers `completions(body)`, e.g.
 `TinyCompletions(model_dir)`: real echo/logprobs/top_logprobs computed with a local HF model, in
 vLLM's response shape.
+
+`keep_alive=True` serves HTTP/1.1 persistent connections (default: HTTP/1.0, one connection per request,
+so every attempt reaches the server). GET /stats: {requests, served, faults}. In its own process
+(benchmarks: no GIL shared with the client): tests/openai_server_proc.py.
 """
 from __future__ import annotations
 
@@ -73,11 +77,12 @@ class ChatServer:
     def __init__(self, delay: float = 0.0, fault_rate: float = 0.0, seed: int = 0, faults=FAULTS,
                  retry_after: float = 0.0, hang: float = 2.0, responder=echo_answer, api_key: str | None = None,
                  auth_status: int = 401, host: str = "127.0.0.1", port: int = 0, huge: int = 1 << 20,
-                 completions=None):
+                 completions=None, keep_alive: bool = False):
         self.delay, self.fault_rate, self.seed, self.faults = delay, fault_rate, seed, tuple(faults)
         self.retry_after, self.hang, self.responder, self.api_key = retry_after, hang, responder, api_key
         self.auth_status, self.huge = auth_status, huge
         self.completions = completions  # callable(body) -> response dict for /v1/completions
+        self.keep_alive = keep_alive
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.requests = 0                      # POSTs received (each attempt counts)
@@ -124,7 +129,9 @@ class ChatServer:
         srv = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"  # one connection per request: every attempt reaches us
+            # HTTP/1.0: one connection per request, every attempt reaches us; 1.1: persistent connections
+            protocol_version = "HTTP/1.1" if srv.keep_alive else "HTTP/1.0"
+            disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall between them
 
             def log_message(self, *args):  # quiet
                 pass
@@ -137,6 +144,13 @@ class ChatServer:
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(body)
+
+            def do_GET(self):
+                if self.path.rstrip("/") != "/stats":
+                    return self._send(404, b'{"error": {"message": "not found"}}')
+                with srv.lock:
+                    stats = {"requests": srv.requests, "served": srv.served, "faults": len(srv.fault_log)}
+                self._send(200, json.dumps(stats).encode())
 
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)

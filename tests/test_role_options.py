@@ -45,3 +45,29 @@ def test_declared_options_are_the_init_keywords():
     # valid options (also numbers written as strings, as YAML users do) still build the role
     llm = make_llm({"backend": "rules", "model": "rules-v1", "temperature": "0.5", "max_tokens": 8})
     assert llm.defaults.temperature == 0.5 and llm.defaults.max_tokens == 8
+
+
+def test_openai_role_wrongly_typed_option_names_the_key(tmp_path):
+    p = write_params(tmp_path, {"judge": {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
+                                          "concurrency": "many"}})
+    with pytest.raises(InputError) as e:
+        get_llm("judge", params_path=str(p))
+    assert "roles.judge.concurrency: " in str(e.value) and "(got 'many')" in str(e.value)
+    # validated values reach the backend converted to the declared types
+    llm = make_llm({"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1", "concurrency": "4",
+                    "timeout": "2.5"})
+    assert llm.backend.concurrency == 4 and llm.backend.timeout == 2.5 and llm.options["concurrency"] == 4
+
+
+def test_backends_declare_their_contract():
+    from stages.llm.base import Backend
+    from stages.llm.openai_backend import OpenAIBackend
+
+    with pytest.raises(TypeError):  # abstract: generate is required
+        Backend("m")
+    with pytest.raises(TypeError, match="concurency"):  # no **options: a typo fails outside roles too
+        OpenAIBackend("m", base_url="http://127.0.0.1:9/v1", concurency=4)
+    caps = {n: (c.cacheable, c.local, c.torch_model, c.has_loglik())
+            for n, c in ((n, backend_class(n)) for n in ("hf", "openai", "rules"))}
+    assert caps == {"hf": (True, True, True, True), "openai": (True, False, False, True),
+                    "rules": (False, False, False, False)}

@@ -34,7 +34,7 @@ def test_key_is_used_but_never_stored_or_printed(tmp_path, monkeypatch, capfd):
             out = llm.chat(convs, task="label")
             stats = llm.stats()
             dump = json.dumps({"rows": [[c.__dict__ for c in row] for row in out], "stats": stats,
-                               "repr": repr(llm.backend), "options": llm.backend.options}, default=str)
+                               "repr": repr(llm.backend), "options": llm.options}, default=str)
     texts = [c for row in out for c in row]
     assert srv.served > 0 and any(c.error for c in texts)  # key accepted; some rows failed
     (tmp_path / "outputs.json").write_text(dump)

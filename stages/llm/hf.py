@@ -77,10 +77,12 @@ def fingerprint(path: str | Path) -> str | None:
 
 class HFBackend(Backend):
     name = "hf"
+    local = True
+    torch_model = True
 
     def __init__(self, model: str, dtype: str = "float32", batch_size: int = 16, device: str | None = None,
-                 max_batch_tokens: int = 8192, chat_template: bool = True, **options):
-        super().__init__(model, **options)
+                 max_batch_tokens: int = 8192, chat_template: bool = True):
+        super().__init__(model)
         if str(dtype) not in DTYPES:
             raise ValueError(f"hf backend: dtype {dtype!r} not in {sorted(DTYPES)}")
         self.dtype, self.batch_size = DTYPES[str(dtype)], max(1, int(batch_size))
@@ -94,7 +96,6 @@ class HFBackend(Backend):
             self.cache_id += "+raw"
         if self.dtype != "float32":  # outputs depend on the precision (fp32 keys stay as they were)
             self.cache_id += f"#{self.dtype}"
-        self.label = options.get("label", "hf")
         self._model = self._tok = None
 
     # ---- loading ----

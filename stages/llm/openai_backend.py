@@ -1,11 +1,12 @@
 """OpenAI-compatible chat backend (OpenAI, vLLM, SGLang, DashScope, ... any /v1/chat/completions).
 
-Plain httpx (not the openai client) so we see raw status codes, headers and bodies and own the retry
-policy: bounded concurrency, a total timeout per request, exponential backoff with jitter on
-429/5xx/timeouts/connection errors/bad bodies, `Retry-After` honoured, several base URLs round-robin
-(a retry moves to the next URL). A request that fails after `max_retries` retries becomes
-Completion(text=None, error=<short reason>); it is never raised and never defaulted.
-Authentication failures (401/403) raise LLMAuthError at once: every other request would fail too.
+Requests go through the `openai` SDK (AsyncOpenAI, stages/llm/openai_http.py: the transport, the retry
+policy, masking of what servers send back): bounded concurrency over persistent connections, a total
+timeout per request, exponential backoff with jitter on 429/5xx/timeouts/connection errors/bad bodies,
+`Retry-After` honoured, several base URLs round-robin (a retry moves to the next URL). A request that
+fails after `max_retries` retries becomes Completion(text=None, error=<short reason>); it is never raised
+and never defaulted. Authentication failures (401/403) raise LLMAuthError at once: every other request
+would fail too.
 
 An answer is accepted only when it is usable: the choice with `index` 0 (not just `choices[0]`), a
 non-empty `content` (empty: retried), not withheld by a content filter (`finish_reason`
@@ -15,10 +16,10 @@ count the empty, filtered and oversized answers.
 The API key is masked (stages/llm/secrets.py: every encoding, fragments too) in every text a server
 sends back before anything is cut or stored: error bodies, content, `model` and other meta fields.
 
-Role options: base_url (str | list), api_key_env (NAME of the env var with the key; absent: "EMPTY"),
-concurrency (8), max_retries (6), timeout (60 s), backoff (0.5 s base), backoff_max (30 s),
-retry_after_max (60 s), send_seed (true), max_response_bytes (4 MiB), top_logprobs (20). The key never
-appears in errors, meta, logs or returns.
+Role options (the keywords of `OpenAIBackend.__init__`): base_url (str | list), api_key_env (NAME of the
+env var with the key; absent: "EMPTY"), concurrency (8), max_retries (6), timeout (60 s), backoff (0.5 s
+base), backoff_max (30 s), retry_after_max (60 s), send_seed (true), max_response_bytes (4 MiB),
+top_logprobs (20). The key never appears in errors, meta, logs or returns.
 
 Log-likelihoods go to the completions endpoint, as vLLM serves it (`POST <base_url>/completions`):
 - `loglik`: {prompt: text, max_tokens: 1, temperature: 0, echo: true, logprobs: 1} (what
@@ -33,61 +34,18 @@ A server without logprobs (HTTP 4xx, or no `logprobs` in the answer) is an error
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import itertools
-import json
+import math
 import os
 import random
 import sys
 import threading
-import time
 
-import math
-
-import httpx
 from tqdm import tqdm
 
 from stages.llm.base import Backend, Completion, Conversation, GenConfig
+from stages.llm.openai_http import Fatal, LLMAuthError, Pool, Retryable  # noqa: F401 (LLMAuthError: public)
 from stages.llm.secrets import Masker
-
-RETRY_STATUS = {408, 409, 425, 429}
-
-
-class LLMAuthError(RuntimeError):
-    """The endpoint rejected the API key (401/403). The message never contains the key."""
-
-
-class _Retryable(Exception):
-    """One failed attempt that may be retried; `wait` is the server's Retry-After, if any."""
-
-    def __init__(self, reason: str, wait: float | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.wait = wait
-
-
-class _Fatal(Exception):
-    """One failed attempt that a retry cannot fix (e.g. HTTP 400)."""
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds from `retry-after-ms` or `Retry-After` (seconds or HTTP date); None when absent/bad."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
 
 
 class OpenAIBackend(Backend):
@@ -98,13 +56,14 @@ class OpenAIBackend(Backend):
                  api_key_env: str | None = None, concurrency: int = 8, max_retries: int = 6,
                  timeout: float = 60.0, backoff: float = 0.5, backoff_max: float = 30.0,
                  retry_after_max: float = 60.0, send_seed: bool = True, max_response_bytes: int = 4 << 20,
-                 top_logprobs: int = 20, **options):
-        super().__init__(model, **options)
+                 top_logprobs: int = 20):
+        super().__init__(model)
         urls = [base_url] if isinstance(base_url, str) else list(base_url or [])
         if not urls:
             raise ValueError("openai backend: base_url is empty")
-        self.urls = [u.rstrip("/") + "/chat/completions" for u in urls]
-        self.completion_urls = [u.rstrip("/") + "/completions" for u in urls]
+        self.base_urls = [u.rstrip("/") for u in urls]
+        self.urls = [u + "/chat/completions" for u in self.base_urls]
+        self.completion_urls = [u + "/completions" for u in self.base_urls]
         self.top_logprobs = max(1, int(top_logprobs))
         self.api_key_env = api_key_env
         if api_key_env:
@@ -114,9 +73,8 @@ class OpenAIBackend(Backend):
                                    f"is not set or empty; export it with the API key")
         else:
             key = "EMPTY"  # local servers (vLLM, SGLang) accept any key
-        self._headers = {"Authorization": f"Bearer {key}"}
-        self._secret = key if api_key_env else None
-        self._masker = Masker(self._secret)
+        self._key = key
+        self._masker = Masker(key if api_key_env else None)
         self.max_response_bytes = int(max_response_bytes)
         self.concurrency = max(1, int(concurrency))
         self.max_retries = max(0, int(max_retries))
@@ -135,15 +93,13 @@ class OpenAIBackend(Backend):
     def _count(self, what: str) -> None:  # rejected answers (empty / filtered / oversized)
         self.counters[what] = self.counters.get(what, 0) + 1
 
-    def _redact(self, text: str) -> str:
-        return self._masker.mask(text)
-
-    # ---- sync entry point -------------------------------------------------------------------
+    # ---- sync entry points ----------------------------------------------------------------------
     def generate(self, conversations: list[Conversation], gen: GenConfig, task: str,
                  sample_index: int = 0) -> list[Completion]:
         if not conversations:
             return []
-        return self._sync(lambda: self._run_all(conversations, gen, task, sample_index))
+        bodies = [self._body(c, gen, sample_index) for c in conversations]
+        return self._sync(lambda: self._run_all("/chat/completions", bodies, self._chat_answer, task, emit_all=True))
 
     def _sync(self, coro_fn):
         """Run the coroutine from `coro_fn()` to completion (in a worker thread inside a running loop)."""
@@ -167,26 +123,28 @@ class OpenAIBackend(Backend):
         return box["out"]
 
     # ---- async core ---------------------------------------------------------------------------
-    async def _run_all(self, convs, gen, task, sample_index, convert=None) -> list:
-        """One request per conversation (or prebuilt completions body when `convert` is given: the
-        answer goes through `convert(completion)` and that value is reported and returned)."""
-        results: list[Completion | None] = [None] * len(convs)
+    async def _run_all(self, path: str, bodies: list[dict], parse, task: str, emit_all: bool) -> list:
+        """One request per body, `concurrency` at a time. A result is `parse(data)`, or a
+        Completion(text=None, error=...) after retries; each is reported (Backend._emit) as it arrives,
+        failures only when `emit_all` (failed logprob calls are not reported: nothing to keep)."""
+        results: list = [None] * len(bodies)
         sem = asyncio.Semaphore(self.concurrency)
-        limits = httpx.Limits(max_connections=self.concurrency * 2, max_keepalive_connections=self.concurrency)
-        bar = tqdm(total=len(convs), desc=f"{task} [openai:{self.model}]", unit="req", file=sys.stderr,
+        bar = tqdm(total=len(bodies), desc=f"{task} [openai:{self.model}]", unit="req", file=sys.stderr,
                    dynamic_ncols=True, mininterval=0.5)
-        async with httpx.AsyncClient(timeout=self.timeout, limits=limits, headers=self._headers) as client:
+        async with Pool(self, self.base_urls, self._rr, self._rng) as pool:
             async def one(i):
                 async with sem:
-                    c = await self._request(client, convs[i], gen, sample_index, as_data=convert is not None)
-                if convert is not None and c.error is None:
-                    c = convert(c.meta["data"])
-                results[i] = c
-                if not (isinstance(c, Completion) and convert is not None):  # failed logprob calls: not kept
-                    self._emit(i, c)
+                    value, error, attempts, endpoint = await pool.call(path, bodies[i], parse)
+                if error is not None:
+                    value = Completion(text=None, error=error)
+                elif isinstance(value, Completion):
+                    value.meta.update(attempts=attempts, endpoint=endpoint)
+                results[i] = value
+                if emit_all or error is None:
+                    self._emit(i, value)
                 bar.update(1)
                 bar.set_postfix(retries=self.counters["retries"], errors=self.counters["errors"], refresh=False)
-            tasks = [asyncio.ensure_future(one(i)) for i in range(len(convs))]
+            tasks = [asyncio.ensure_future(one(i)) for i in range(len(bodies))]
             try:
                 await asyncio.gather(*tasks)
             finally:
@@ -194,7 +152,7 @@ class OpenAIBackend(Backend):
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 bar.close()
-        return results  # type: ignore[return-value]
+        return results
 
     def _body(self, conv, gen: GenConfig, sample_index: int) -> dict:
         body = {"model": self.model, "messages": conv, "n": 1, "temperature": gen.temperature,
@@ -203,97 +161,35 @@ class OpenAIBackend(Backend):
             body["seed"] = gen.seed + sample_index
         return body
 
-    async def _request(self, client: httpx.AsyncClient, conv, gen, sample_index, as_data: bool = False) -> Completion:
-        """as_data: `conv` is a completions body; the parsed JSON comes back in meta["data"]."""
-        body = conv if as_data else self._body(conv, gen, sample_index)
-        urls = self.completion_urls if as_data else self.urls
-        start = next(self._rr)
-        reason = "no attempt"
-        for attempt in range(self.max_retries + 1):
-            url = urls[(start + attempt) % len(urls)]
-            wait = None
-            try:
-                self.counters["requests"] += 1
-                c = await asyncio.wait_for(self._attempt(client, url, body, as_data), self.timeout)
-                c.meta.update(attempts=attempt + 1, endpoint=(start + attempt) % len(self.urls))
-                return c
-            except _Fatal as e:
-                reason = str(e)
-                break
-            except _Retryable as e:
-                reason, wait = e.reason, e.wait
-            except (asyncio.TimeoutError, httpx.TimeoutException):
-                reason = f"timeout after {self.timeout:g}s"
-            except httpx.HTTPError as e:  # connection refused/reset, protocol errors
-                reason = f"connection error: {type(e).__name__}"
-            if attempt == self.max_retries:
-                break
-            self.counters["retries"] += 1
-            if wait is not None:
-                delay = min(wait, self.retry_after_max)
-            else:  # full jitter on an exponential ceiling
-                delay = self._rng.uniform(0.5, 1.0) * min(self.backoff_max, self.backoff * 2 ** attempt)
-            await asyncio.sleep(delay)
-        self.counters["errors"] += 1
-        tries = attempt + 1
-        return Completion(text=None, error=self._redact(f"{reason} ({tries} attempt{'s' * (tries > 1)})"))
-
-    async def _read(self, client: httpx.AsyncClient, url: str, body: dict) -> tuple[httpx.Response, bytes]:
-        """POST and read the body, at most max_response_bytes of it (_Fatal beyond)."""
-        async with client.stream("POST", url, json=body) as r:
-            chunks, size = [], 0
-            async for chunk in r.aiter_bytes():
-                size += len(chunk)
-                if size > self.max_response_bytes:
-                    self._count("oversized")
-                    raise _Fatal(f"response body over max_response_bytes={self.max_response_bytes} "
-                                 f"(raise the role's max_response_bytes or lower max_tokens)")
-                chunks.append(chunk)
-        return r, b"".join(chunks)
-
-    async def _attempt(self, client: httpx.AsyncClient, url: str, body: dict, as_data: bool = False) -> Completion:
-        r, raw = await self._read(client, url, body)
-        if r.status_code in (401, 403):
-            raise LLMAuthError(self._redact(
-                f"openai backend: HTTP {r.status_code} from {url}: the API key was rejected "
-                f"(check {self.api_key_env or 'api_key_env'})"))
-        if r.status_code in RETRY_STATUS or r.status_code >= 500:
-            raise _Retryable(f"HTTP {r.status_code}", _retry_after(r.headers))
-        if r.status_code != 200:
-            snippet = self._redact(self._redact(raw.decode("utf-8", "replace"))[:200]).replace("\n", " ")
-            raise _Fatal(f"HTTP {r.status_code}: {snippet}")
-        if not raw.strip():
-            raise _Retryable("empty body")
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise _Retryable("invalid JSON body (truncated or not JSON)") from None
-        if as_data:
-            return Completion(text="", meta={"data": data})
+    def _chat_answer(self, data) -> Completion:
+        """The usable answer in a chat completion (Retryable/Fatal when there is none)."""
+        mask = self._masker.mask
         choice = _choice0(data)
         try:
             text = choice["message"]["content"]
         except (KeyError, TypeError):
-            raise _Retryable("response has no choice with index 0 and a message.content") from None
+            raise Retryable("response has no choice with index 0 and a message.content") from None
         finish = choice.get("finish_reason")
         if finish == "content_filter":
             self._count("filtered")
-            raise _Fatal("answer withheld by the server's content filter (finish_reason content_filter)")
+            raise Fatal("answer withheld by the server's content filter (finish_reason content_filter)")
         if not isinstance(text, str):
-            raise _Retryable("response content is not a string")
+            raise Retryable("response content is not a string")
         text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # lone surrogates -> U+FFFD
         if not text.strip():
             self._count("empty")
-            raise _Retryable(f"empty answer (finish_reason {self._redact(str(finish))})")
+            raise Retryable(f"empty answer (finish_reason {mask(str(finish))})")
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         meta = {"finish_reason": finish, "model": data.get("model")}
-        return Completion(text=self._redact(text), tokens_in=_int(usage.get("prompt_tokens")),
+        return Completion(text=mask(text), tokens_in=_int(usage.get("prompt_tokens")),
                           tokens_out=_int(usage.get("completion_tokens")),
-                          meta={k: self._redact(v) if isinstance(v, str) else None for k, v in meta.items()})
+                          meta={k: mask(v) if isinstance(v, str) else None for k, v in meta.items()})
 
     # ---- log-probabilities (completions endpoint) ---------------------------------------------
     def _logprob_calls(self, bodies: list[dict], convert, what: str) -> list:
-        out = self._sync(lambda: self._run_all(bodies, None, what, 0, convert=convert)) if bodies else []
+        if not bodies:
+            return []
+        out = self._sync(lambda: self._run_all("/completions", bodies, convert, what, emit_all=False))
         bad = [c for c in out if isinstance(c, Completion)]
         if bad:
             raise RuntimeError(f"openai backend: {len(bad)} of {len(out)} {what} requests failed "

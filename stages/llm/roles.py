@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from stages.llm import cache as cache_mod
-from stages.llm.base import Backend, Completion, GenConfig
+from stages.llm.base import GEN_OPTIONS, Backend, Completion, GenConfig
 from stages.params import PARAMS_FILE, role as read_role
 
 BACKENDS = {
@@ -28,8 +28,8 @@ BACKENDS = {
     "rules": "stages.llm.rules:RulesBackend",
     "vllm": "stages.llm.vllm:VLLMBackend",
 }
-GEN_KEYS = ("n", "temperature", "top_p", "max_tokens", "seed")
-FLUSH_ITEMS = 32
+GEN_KEYS = tuple(GEN_OPTIONS)  # n, temperature, top_p, max_tokens, seed
+FLUSH_ITEMS = Backend.flush_items
 FLUSH_SECONDS = 1.0
 
 
@@ -70,13 +70,14 @@ class RoleOptionError(ValueError):
     """A role option that its backend does not declare, or of the wrong type: names `roles.<role>.<key>`."""
 
 
-def check_options(role: str, cls: type[Backend], options: dict[str, Any]) -> None:
-    """Validate a role's options against the backend's declared ones (`Backend.options_model`)."""
+def check_options(role: str, cls: type[Backend], options: dict[str, Any]) -> dict[str, Any]:
+    """A role's options validated against the backend's declared ones (`Backend.options_model`): the
+    given keys with their values converted to the declared types (YAML "0.5" -> 0.5)."""
     import pydantic
 
     model = cls.options_model()
     try:
-        model(**options)
+        valid = model(**options)
     except pydantic.ValidationError as e:
         problems = []
         for err in e.errors():
@@ -87,6 +88,7 @@ def check_options(role: str, cls: type[Backend], options: dict[str, Any]) -> Non
                 why = f"{err['msg']} (got {err.get('input')!r})"
             problems.append(f"roles.{role}.{key}: {why}")
         raise RoleOptionError("; ".join(problems)) from None
+    return {k: getattr(valid, k) for k in options}
 
 
 class LLM:
@@ -97,20 +99,20 @@ class LLM:
         if "backend" not in spec or "model" not in spec:
             raise ValueError(f"role {name!r} needs 'backend' and 'model' (got {sorted(spec)})")
         self.name, self.stage, self.spec = name, stage, spec
-        options = {k: v for k, v in spec.items() if k not in ("backend", "model")}
         cls = backend_class(spec["backend"])
-        check_options(name, cls, options)
-        self.defaults = _gen_config(spec)
-        self.backend: Backend = cls(model=str(spec["model"]), **options)
+        self.options = check_options(name, cls, {k: v for k, v in spec.items() if k not in ("backend", "model")})
+        self.defaults = _gen_config(self.options)
+        own = {k: v for k, v in self.options.items() if k not in GEN_KEYS}
+        self.backend: Backend = cls(model=str(spec["model"]), **own)
         self.backend.label = f"{stage}/{name}" if stage else name  # progress bar label
-        self.cacheable = getattr(self.backend, "cacheable", True)
+        self.cacheable = self.backend.cacheable
         self._cache = cache_mod.Cache() if self.cacheable else None
         self._stats = {"calls": 0, "cache_hits": 0, "tokens_in": 0, "tokens_out": 0, "seconds": 0.0}
 
     @property
     def model_id(self) -> str:
         """The model identity used in cache keys (a backend may add a weights fingerprint)."""
-        return getattr(self.backend, "cache_id", None) or self.backend.model
+        return self.backend.cache_id
 
     def gen_config(self, **overrides) -> GenConfig:
         bad = set(overrides) - set(GEN_KEYS)
@@ -188,7 +190,7 @@ class LLM:
         if not todo:
             return out
         items = list(todo.items())
-        writer, done = _Writer(self._cache, getattr(self.backend, "flush_items", FLUSH_ITEMS)), set()
+        writer, done = _Writer(self._cache, self.backend.flush_items), set()
 
         def record(j: int, value) -> None:
             if j in done:

@@ -25,10 +25,10 @@ MISSING = ("the vllm backend needs the vllm package: pip install vllm; "
 
 class VLLMBackend(Backend):
     name = "vllm"
+    local = True
 
-    def __init__(self, model: str, dtype: str = "auto", engine_args: dict | None = None, top_logprobs: int = 20,
-                 **options):
-        super().__init__(model, **options)
+    def __init__(self, model: str, dtype: str = "auto", engine_args: dict | None = None, top_logprobs: int = 20):
+        super().__init__(model)
         try:
             import vllm  # noqa: F401
         except ImportError as e:
