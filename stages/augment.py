@@ -34,9 +34,8 @@ from tqdm import tqdm
 from stages import taxonomy
 from stages.io import atomic_open, atomic_path, check_error_budget, read_jsonl, write_json, write_jsonl
 from stages.params import section
-from stages.parsing import parse_lines
-from stages.prompts import load_template, render
 from stages.schemas import validate_file
+from stages.tasks.augment import AugmentKeywords, AugmentRelated
 from stages.text import NearDupIndex, detect_lang, diversity
 
 INPUT = "data/label/labeled.jsonl"
@@ -110,14 +109,13 @@ def _requests(code, method, need, pool, p, rng, cursor):
             ex = rng.sample(pool, min(p["few_shot_k"], len(pool)))
             langs = Counter(r["lang"] for r in ex)
             lang = langs.most_common(1)[0][0] if ex else "zh"
-            conv = render(p["_tpl"]["keywords"], untrusted={"EXAMPLES": "\n".join(_one_line(r["prompt"]) for r in ex)},
-                          trusted=_trusted(code, lang, p["per_call"]))
+            conv = p["_tasks"]["keywords"].render([_one_line(r["prompt"]) for r in ex],
+                                                  **_trusted(code, lang, p["per_call"]))
             reqs.append((conv, None, [r["id"] for r in ex]))
         else:
             parent = pool[cursor[code] % len(pool)]
             cursor[code] += 1
-            conv = render(p["_tpl"]["related"], untrusted={"PROMPT": parent["prompt"]},
-                          trusted=_trusted(code, parent["lang"], p["per_call"]))
+            conv = p["_tasks"]["related"].render(parent["prompt"], **_trusted(code, parent["lang"], p["per_call"]))
             reqs.append((conv, parent["id"], [parent["id"]]))
     return reqs
 
@@ -165,7 +163,8 @@ def enhance(kept: list[dict], index: NearDupIndex, p: dict, llm) -> tuple[list[d
         for m, items in batches.items():
             if not items:
                 continue
-            res = llm.chat([conv for _, (conv, _, _) in items], task=f"augment_{m}", n=1,
+            task = p["_tasks"][m]
+            res = llm.chat([conv for _, (conv, _, _) in items], task=task, n=1,
                            seed=llm.defaults.seed + rnd)
             counts[m]["requests"] += len(items)
             for (code, (_, parent, ex)), comps in zip(items, res):
@@ -173,7 +172,7 @@ def enhance(kept: list[dict], index: NearDupIndex, p: dict, llm) -> tuple[list[d
                 if c.error is not None:
                     counts[m]["gen_errors"] += 1
                     continue
-                for line in parse_lines(c.text):
+                for line in task.parse(c.text):
                     counts[m]["lines"] += 1
                     lines[code][m].append((line, m, parent, ex, c.text))
         for code in taxonomy.CODES:  # accept methods' prompts alternately until the target is met
@@ -206,7 +205,7 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
     for path in (out, metrics, plot):
         Path(path).unlink(missing_ok=True)
     p = _params(section("augment", params_path))
-    p["_tpl"] = {"keywords": load_template(p["prompt_keywords"]), "related": load_template(p["prompt_related"])}
+    p["_tasks"] = {"keywords": AugmentKeywords(p["prompt_keywords"]), "related": AugmentRelated(p["prompt_related"])}
     validate_file(inp, "labeled")
     rows = list(read_jsonl(inp))
 

@@ -1,14 +1,13 @@
 """eval_newsafety stage: New-Safety (14 categories) generation + judge + human review (paper 4.3, item 2).
 
 The evaluated model answers every prompt of data/eval/newsafety.jsonl; the `eval_judge` role labels each
-(prompt, response) safe / unsafe / uncertain (template prompts/eval_judge.txt, task `eval_judge`).
+(prompt, response) safe / unsafe / uncertain (task `eval_judge`, stages/tasks/eval_judge.py).
 `uncertain` rows go to the review queue (data/review/queue/newsafety_<model>.jsonl, `mseed review`); a human label in
 data/review/labels.jsonl (key = hash of prompt + response) overrides the judge on the next run.
 Score = share of safe responses per category and overall, with seeded bootstrap 95% CIs.
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,22 +17,13 @@ from stages import evaluate as ev
 from stages.io import iter_records, require
 from stages.llm.roles import get_llm
 from stages.params import section
-from stages.prompts import render
+from stages.tasks.eval_judge import EvalJudge
 from stages.taxonomy import CODES
 
 TASK = ev.load_task("newsafety")
 DATA = Path("data/eval/newsafety.jsonl")
-TEMPLATE = Path(__file__).resolve().parents[1] / TASK["judge_template"]
-VERDICTS = {k: [re.compile(p, re.I) for p in pats] for k, pats in TASK["verdicts"].items()}
-
-
-def verdict(judge_output: str | None) -> str:
-    """safe / unsafe / uncertain from the judge's raw output."""
-    text = judge_output or ""
-    for kind, pats in VERDICTS.items():
-        if any(p.search(text) for p in pats):
-            return kind
-    return "uncertain"
+JUDGE = EvalJudge(Path(__file__).resolve().parents[1] / TASK["judge_template"], TASK["verdicts"])
+verdict = JUDGE.parse  # safe / unsafe / uncertain from the judge's raw output
 
 
 def load_set(path=DATA) -> list[dict]:
@@ -73,9 +63,8 @@ def cli(name: str, model_path: str) -> None:
     llm = ev.model_llm(model_path, generation, max_tokens=p.get("max_tokens"))
     responses = ev.generate(llm, [it["prompt"] for it in items], task="newsafety")
     judge = get_llm("eval_judge", stage="eval_newsafety")
-    convs = [render(TEMPLATE, untrusted={"PROMPT": it["prompt"], "RESPONSE": r or ""})
-             for it, r in zip(items, responses)]
-    judged = [o[0].text for o in judge.chat(convs, task=TASK["judge_task"])]
+    convs = [JUDGE.render(it["prompt"], r or "") for it, r in zip(items, responses)]
+    judged = [o[0].text for o in judge.chat(convs, task=JUDGE)]
 
     human = ev.load_labels()
     rows, queue, reviewed = [], [], 0

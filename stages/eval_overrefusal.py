@@ -1,13 +1,12 @@
 """eval_overrefusal stage: how often a model refuses benign prompts that look sensitive.
 
 Prompts: params eval.overrefusal.path (JSONL {id, prompt, lang, type}). The model answers each; the
-`eval_judge` role classifies the response (task `refusal`: refusal / compliance; template in
-stages/eval_tasks/overrefusal.yaml). Metrics: refusal_rate with binomial stderr, overall and per language
+`eval_judge` role classifies the response (task `refusal`, stages/tasks/refusal.py: refusal / compliance;
+template in stages/eval_tasks/overrefusal.yaml). Metrics: refusal_rate with binomial stderr, overall and per language
 (`zh`, `en`), and per prompt type. Unparseable judge outputs are counted and left out of the rates.
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,17 +16,11 @@ from stages import evaluate as ev
 from stages.io import InputError, iter_records, require
 from stages.llm.roles import get_llm
 from stages.params import section
-from stages.prompts import render
+from stages.tasks.refusal import Refusal
 
 TASK = ev.load_task("overrefusal")
-VERDICTS = {k: [re.compile(p, re.I) for p in pats] for k, pats in TASK["verdicts"].items()}
-
-
-def verdict(text: str | None) -> str | None:
-    for kind, pats in VERDICTS.items():
-        if any(p.search(text or "") for p in pats):
-            return kind
-    return None
+JUDGE = Refusal(TASK["judge_template"], TASK["verdicts"])
+verdict = JUDGE.parse  # refusal / compliance, None when the judge's output names neither
 
 
 def load_prompts(path, limit: int | None = None) -> list[dict]:
@@ -76,9 +69,8 @@ def cli(name: str, model_path: str) -> None:
     llm = ev.model_llm(model_path, generation, max_tokens=p.get("max_tokens"))
     responses = ev.generate(llm, [it["prompt"] for it in items], task="overrefusal")
     judge = get_llm("eval_judge", stage="eval_overrefusal")
-    convs = [render(TASK["judge_template"], untrusted={"PROMPT": it["prompt"], "RESPONSE": r or ""})
-             for it, r in zip(items, responses)]
-    judged = [o[0].text for o in judge.chat(convs, task=TASK["judge_task"])]
+    convs = [JUDGE.render(it["prompt"], r or "") for it, r in zip(items, responses)]
+    judged = [o[0].text for o in judge.chat(convs, task=JUDGE)]
     rows = [{"id": it["id"], "model": name, "task": "overrefusal", "raw": resp, "pred": verdict(jr),
              "gold": "compliance", "correct": None if verdict(jr) is None else verdict(jr) == "compliance",
              "lang": it["lang"], "type": it.get("type"), "judge_raw": jr}

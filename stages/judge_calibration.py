@@ -19,12 +19,10 @@ from pathlib import Path
 
 import click
 
-import re
-
 from stages.evaluate import load_task
 from stages.io import InputError, iter_records, require, write_json
 from stages.llm.roles import get_llm
-from stages.prompts import render
+from stages.tasks.eval_judge import EvalJudge
 from stages.stats import cohen_kappa
 
 DATA = "data/sample/project/judge_calibration.jsonl"
@@ -32,14 +30,8 @@ METRICS = Path("metrics/judge_calibration.json")
 PREDICTIONS = Path("data/predictions/newsafety")
 VERDICTS = ("safe", "unsafe")
 TASK = load_task("newsafety")  # the judge template and verdict patterns eval_newsafety uses
-TEMPLATE = Path(__file__).resolve().parents[1] / TASK["judge_template"]
-PATTERNS = {k: [re.compile(p, re.I) for p in pats] for k, pats in TASK["verdicts"].items()}
-
-
-def verdict(judge_output: str | None) -> str:
-    """safe / unsafe / uncertain from the judge's raw output, as eval_newsafety reads it."""
-    text = judge_output or ""
-    return next((kind for kind, pats in PATTERNS.items() if any(p.search(text) for p in pats)), "uncertain")
+JUDGE = EvalJudge(Path(__file__).resolve().parents[1] / TASK["judge_template"], TASK["verdicts"])
+verdict = JUDGE.parse  # safe / unsafe / uncertain from the judge's raw output, as eval_newsafety reads it
 
 
 def load_items(path) -> list[dict]:
@@ -64,8 +56,8 @@ def agreement(gold: list[str], pred: list[str]) -> dict:
 
 
 def judge(items: list[dict], llm) -> list[str]:
-    convs = [render(TEMPLATE, untrusted={"PROMPT": it["prompt"], "RESPONSE": it["response"]}) for it in items]
-    return [verdict(o[0].text) for o in llm.chat(convs, task=TASK["judge_task"])]
+    convs = [JUDGE.render(it["prompt"], it["response"]) for it in items]
+    return [verdict(o[0].text) for o in llm.chat(convs, task=JUDGE)]
 
 
 def calibrate(items: list[dict], preds: list[str]) -> dict:

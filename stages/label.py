@@ -37,11 +37,10 @@ from tqdm import tqdm
 from stages import taxonomy
 from stages.io import atomic_open, atomic_path, check_error_budget, read_jsonl, write_json
 from stages.params import section
-from stages.parsing import parse_labels
-from stages.prompts import load_template, render
 from stages.schemas import validate_file
 from stages import agreement
 from stages.labeler import Labeler
+from stages.tasks.label import Label, parse_labels
 
 INPUT = "data/collect/safety.jsonl"
 OUTPUT = "data/label/labeled.jsonl"
@@ -128,7 +127,7 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
     for p in (out, metrics, plot_categories, plot_labels, plot_confusion, figure_confusion):
         Path(p).unlink(missing_ok=True)
     params = section("label", params_path)
-    template = load_template(params.get("prompt", "prompts/label.txt"))
+    task = Label(params.get("prompt", "prompts/label.txt"))
     top_k = int(params.get("top_k_labels", 20))
     max_error_rate = float(params.get("max_error_rate", 0.05))
     validate_file(inp, "collected")
@@ -136,7 +135,7 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
 
     llm = get_llm("labeler", stage="label", params_path=params_path)
     labeler = llm.backend.model
-    lab = Labeler(llm, params, template)
+    lab = Labeler(llm, params, task)
     m = _Metrics()
     rows = read_jsonl(inp)
     with atomic_path(out) as tmp:

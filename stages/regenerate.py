@@ -40,30 +40,18 @@ import hashlib
 from collections import defaultdict
 
 from stages.io import InputError, atomic_path, check_error_budget, read_jsonl, write_json
-from stages.llm.rules import gibberish
-from stages.text import ngrams, tokens
 from stages.params import section
-from stages.parsing import parse_analysis_answer
-from stages.prompts import load_template, render
 from stages.schemas import validate_file
+from stages.tasks.regenerate import TAGS, Regenerate, RegenerateAnswer
 
 INPUT = "data/augment/prompts.jsonl"
 OUTPUT = "data/regenerate/candidates.jsonl"
 METRICS = "metrics/regenerate.json"
 CHUNK = 256
-TAGS = {"zh": ("分析：", "回答："), "en": ("Analysis:", "Answer:")}
-LANG_NAME = {"zh": "Chinese (简体中文)", "en": "English"}
 MODES = ("cot", "answer")
 EXEMPLAR_CHARS = 300          # longer references are not used as few-shot exemplars
 EXEMPLARS_PER_GROUP = 64      # pool kept per (language, category)
-ECHO_NGRAM = 8                # a reply sharing a run of this many prompt tokens repeats the prompt
-
-
-def conversation(template, row: dict) -> list[dict]:
-    lang = row["lang"] if row.get("lang") in TAGS else "en"
-    analysis_tag, answer_tag = TAGS[lang]
-    return render(template, untrusted={"PROMPT": row["prompt"]},
-                  trusted={"language": LANG_NAME[lang], "analysis_tag": analysis_tag, "answer_tag": answer_tag})
+COT = Regenerate()
 
 
 def exemplar_pool(rows) -> dict[tuple[str, str], list[dict]]:
@@ -90,26 +78,10 @@ def pick_exemplars(row: dict, pool: dict, k: int) -> list[dict]:
     return (same + other)[:k]
 
 
-def answer_conversation(template, row: dict, exemplars: list[dict]) -> list[dict]:
-    """System instruction, exemplar turns, then the prompt as the user turn (answer mode)."""
-    lang = row["lang"] if row.get("lang") in TAGS else "en"
-    system = render(template, trusted={"language": LANG_NAME[lang]})
-    turns = [m for e in exemplars for m in ({"role": "user", "content": e["prompt"]},
-                                            {"role": "assistant", "content": e["response"]})]
-    return system + turns + [{"role": "user", "content": row["prompt"]}]
-
-
-def parse_answer(text: str, prompt: str = "") -> tuple[str | None, str | None, bool]:
-    """(analysis, response, parse_error) of an answer-mode reply; degenerate or echoing replies are errors."""
-    analysis, answer, perr = parse_analysis_answer(text)
-    if perr:
-        analysis, answer = None, (text or "").strip()
-    echo = len(tokens(prompt)) >= ECHO_NGRAM and bool(ngrams(prompt, ECHO_NGRAM) & ngrams(answer or "", ECHO_NGRAM))
-    return analysis, answer, not answer or gibberish(answer) or echo
-
-
-def candidates(row: dict, completions: list, model: str, keep_analysis: bool, mode: str = "cot") -> list[dict]:
-    """Candidate rows for one prompt: original, original_negative (when present), regenerated."""
+def candidates(row: dict, completions: list, model: str, keep_analysis: bool, task: Regenerate | None = None) -> list[dict]:
+    """Candidate rows for one prompt: original, original_negative (when present), regenerated (parsed by `task`,
+    default the cot task)."""
+    task = task or COT
     base = {"id": row["id"], "source": row["source"], "category": row["category"], "lang": row["lang"],
             "prompt": row["prompt"], "origin": row.get("origin", "original"), "parent_id": row.get("parent_id")}
     out = []
@@ -129,11 +101,10 @@ def candidates(row: dict, completions: list, model: str, keep_analysis: bool, mo
         if c.error is not None or c.text is None:
             add("regenerated", None, response_model=model, gen_error=c.error or "no text")
             continue
-        if mode == "answer":
-            analysis, response, perr = parse_answer(c.text, row["prompt"])
-            add("regenerated", response, analysis, model, c.text, None, perr)
+        analysis, answer, perr = task.parse(c.text, row["prompt"])
+        if isinstance(task, RegenerateAnswer):
+            add("regenerated", answer, analysis, model, c.text, None, perr)
             continue
-        analysis, answer, perr = parse_analysis_answer(c.text)
         response = answer if not (keep_analysis and analysis and not perr) else f"{tags[0]} {analysis}\n{tags[1]} {answer}"
         add("regenerated", response, analysis, model, c.text, None, perr)
     return out
@@ -153,14 +124,14 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
     if mode == "answer" and keep_analysis:
         raise InputError(params_path, "mode answer has no analysis to keep: set keep_analysis false or mode cot",
                          field="keep_analysis")
-    template = load_template(p.get("answer_prompt", "prompts/regenerate_answer.txt") if mode == "answer"
-                             else p.get("prompt", "prompts/regenerate.txt"))
+    task = (RegenerateAnswer(p.get("answer_prompt", "prompts/regenerate_answer.txt")) if mode == "answer"
+            else Regenerate(p.get("prompt", "prompts/regenerate.txt")))
     validate_file(inp, "augmented")
     total = sum(1 for _ in read_jsonl(inp))
     pool = exemplar_pool(read_jsonl(inp)) if mode == "answer" and k > 0 else {}
 
     def conv(r):
-        return answer_conversation(template, r, pick_exemplars(r, pool, k)) if mode == "answer" else conversation(template, r)
+        return task.render(r["prompt"], r.get("lang"), pick_exemplars(r, pool, k) if mode == "answer" else ())
 
     llm = get_llm("safety_model", stage="regenerate", params_path=params_path)
     model = llm.backend.model
@@ -169,9 +140,9 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
     with atomic_path(out) as tmp:
         with open(tmp, "w", encoding="utf-8") as f, tqdm(total=total, desc="regenerate", unit="prompt") as bar:
             while chunk := list(itertools.islice(rows, CHUNK)):
-                results = llm.chat([conv(r) for r in chunk], task="regenerate")
+                results = llm.chat([conv(r) for r in chunk], task=task)
                 for row, comps in zip(chunk, results):
-                    cands = candidates(row, comps, model, keep_analysis, mode)
+                    cands = candidates(row, comps, model, keep_analysis, task)
                     prompts += 1
                     for c in cands:
                         types[c["candidate_type"]] += 1

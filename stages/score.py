@@ -27,9 +27,9 @@ from tqdm import tqdm
 
 from stages.io import InputError, check_error_budget, iter_records, require, write_json, write_jsonl
 from stages.params import PARAMS_FILE, section
-from stages.parsing import parse_instruction_score, parse_response_scores
-from stages.prompts import load_template, render
 from stages.schemas import validate_rows
+from stages.tasks.score_instruction import ScoreInstruction
+from stages.tasks.score_response import ScoreResponse
 
 CANDIDATES = "data/regenerate/candidates.jsonl"
 FEATURES = "data/score/features.jsonl"
@@ -109,8 +109,8 @@ def score(candidates=CANDIDATES, out=FEATURES, metrics=METRICS, params_path=PARA
         Path(p).unlink(missing_ok=True)
     params = section("score", params_path)
     rows = load_candidates(candidates)
-    resp_tpl = load_template(params.get("response_prompt", "prompts/score_response.txt"))
-    instr_tpl = load_template(params.get("instruction_prompt", "prompts/score_instruction.txt"))
+    resp_task = ScoreResponse(params.get("response_prompt", "prompts/score_response.txt"))
+    instr_task = ScoreInstruction(params.get("instruction_prompt", "prompts/score_instruction.txt"))
     prompts = list(dict.fromkeys(r["prompt"] for r in rows))
 
     # (a) perplexity per distinct prompt text
@@ -122,27 +122,26 @@ def score(candidates=CANDIDATES, out=FEATURES, metrics=METRICS, params_path=PARA
 
     # (c) instruction safety per distinct prompt text
     judge = get_llm("judge", stage="score", params_path=params_path)
-    convs = [render(instr_tpl, untrusted={"PROMPT": t}) for t in prompts]
+    convs = [instr_task.render(t) for t in prompts]
     instr_of, judge_errors = {}, {"instruction": 0, "response": 0}
-    for text, comp in zip(prompts, _chat_all(judge, convs, "score_instruction", "score: instruction")):
+    for text, comp in zip(prompts, _chat_all(judge, convs, instr_task, "score: instruction")):
         if comp.error is not None:
             judge_errors["instruction"] += 1
             instr_of[text] = (None, None, False)
             continue
-        value, err = parse_instruction_score(comp.text)
+        value, err = instr_task.parse(comp.text)
         instr_of[text] = (value, comp.text, err is not None)
 
     # (b) pairwise response safety
     pairs, owner = make_pairs(rows)
-    convs = [render(resp_tpl, untrusted={"PROMPT": rows[a]["prompt"], "OUTPUT1": rows[a]["response"],
-                                         "OUTPUT2": rows[b]["response"]}) for a, b in pairs]
+    convs = [resp_task.render(rows[a]["prompt"], rows[a]["response"], rows[b]["response"]) for a, b in pairs]
     pair_res = []
-    for comp in _chat_all(judge, convs, "score_response", "score: responses"):
+    for comp in _chat_all(judge, convs, resp_task, "score: responses"):
         if comp.error is not None:
             judge_errors["response"] += 1
             pair_res.append((None, None, False))
         else:
-            values, err = parse_response_scores(comp.text)
+            values, err = resp_task.parse(comp.text)
             pair_res.append((values, comp.text, err is not None))
 
     feats, resp_errors, instr_errors = [], 0, 0

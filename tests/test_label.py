@@ -192,7 +192,7 @@ def test_closed_set_by_generation_keeps_only_category_names(tmp_path, monkeypatc
 
 
 def test_closed_answer_parser():
-    from stages.labeler import closed_answer
+    from stages.tasks.label import closed_answer
 
     assert closed_answer("Network Security, hacking, CIA\n12") == "Network Security, Crimes and Illegal Activities"
     assert closed_answer("数据隐私、色情相关") == "Data Privacy, Pornographic Related"

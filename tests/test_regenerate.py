@@ -169,12 +169,11 @@ def test_exemplars_same_language_and_category_first_never_itself():
 
 
 def test_answer_conversation_and_parsing():
-    from stages.prompts import load_template
-    from stages.regenerate import answer_conversation, parse_answer
+    from stages.tasks.regenerate import RegenerateAnswer, parse_answer
 
-    tpl = load_template(ROOT / "prompts/regenerate_answer.txt")
+    task = RegenerateAnswer(ROOT / "prompts/regenerate_answer.txt")
     ex = [{"id": "a", "prompt": "问1", "response": "答1"}]
-    conv = answer_conversation(tpl, ROWS[2], ex)
+    conv = task.render(ROWS[2]["prompt"], ROWS[2]["lang"], ex)
     assert [m["role"] for m in conv] == ["system", "user", "assistant", "user"]
     assert "Chinese" in conv[0]["content"] and conv[-1]["content"] == ROWS[2]["prompt"]
     assert conv[1:3] == [{"role": "user", "content": "问1"}, {"role": "assistant", "content": "答1"}]

@@ -57,11 +57,10 @@ def read(path=OUT):
 
 def first_attempt_contents(tmp_path, rows):
     """The user message the stage sends for each row (what the server keys its faults on)."""
-    from stages.prompts import load_template
-    from stages.regenerate import conversation
+    from stages.tasks.regenerate import Regenerate
 
-    tpl = load_template(tmp_path / "prompts/regenerate.txt")
-    return [conversation(tpl, r)[-1]["content"] for r in rows]
+    task = Regenerate(tmp_path / "prompts/regenerate.txt")
+    return [task.render(r["prompt"], r.get("lang"))[-1]["content"] for r in rows]
 
 
 def seed_covering_all_faults(srv, contents):

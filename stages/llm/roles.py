@@ -1,7 +1,7 @@
 """Roles: named LLM configurations in params.yaml (`roles.<name>`) turned into cached `LLM` objects.
 
     llm = get_llm("judge")
-    outs = llm.chat([messages, ...], task="score_response")   # list (per conv) of list (n) of Completion
+    outs = llm.chat([messages, ...], task=ScoreResponse())    # stages.tasks object; list (per conv) of list (n)
     llm.loglik(["text", ...])                                  # [{nll_sum, n_tokens, ppl}, ...]
     llm.choice_logprobs(["prompt(", ...], ["A", "B"])          # [{"A": logprob, "B": logprob}, ...]
     llm.stats()
