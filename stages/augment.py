@@ -26,22 +26,21 @@ import random
 import re
 from collections import Counter, defaultdict
 from itertools import zip_longest
-from pathlib import Path
 
 import click
 from tqdm import tqdm
 
 from stages import taxonomy
-from stages.io import atomic_open, atomic_path, check_error_budget, read_jsonl, write_json, write_jsonl
-from stages.params import section
+from stages.io import atomic_open, atomic_path, check_error_budget, clear_outputs, read_jsonl, write_jsonl, write_metrics
+from stages.llm.roles import role_llm
+from stages.params import stage_params
 from stages.schemas import validate_file
 from stages.tasks.augment import AugmentKeywords, AugmentRelated
 from stages.text import NearDupIndex, detect_lang, diversity
 
-INPUT = "data/label/labeled.jsonl"
-OUTPUT = "data/augment/prompts.jsonl"
-METRICS = "metrics/augment.json"
-PLOT = "metrics/plots/augment_categories.csv"
+INPUTS = {"labeled": "data/label/labeled.jsonl"}
+OUTPUTS = {"prompts": "data/augment/prompts.jsonl", "metrics": "metrics/augment.json",
+           "plot": "metrics/plots/augment_categories.csv"}
 METHODS = ("keywords", "related")
 LANG_NAME = {"zh": "Chinese (简体中文)", "en": "English"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -198,20 +197,18 @@ def original_record(r: dict) -> dict:
     return out
 
 
-def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, metrics: str = METRICS,
-        plot: str = PLOT) -> dict:
-    from stages.llm import get_llm
-
-    for path in (out, metrics, plot):
-        Path(path).unlink(missing_ok=True)
-    p = _params(section("augment", params_path))
+def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
+    """params {"augment": ..., "roles": {"attacker": ...}} -> the metrics (also written to outputs["metrics"])."""
+    clear_outputs(outputs)
+    inp, out = inputs["labeled"], outputs["prompts"]
+    p = _params(params["augment"])
     p["_tasks"] = {"keywords": AugmentKeywords(p["prompt_keywords"]), "related": AugmentRelated(p["prompt_related"])}
     validate_file(inp, "labeled")
     rows = list(read_jsonl(inp))
 
     index = NearDupIndex(threshold=p["dedup_threshold"], n=p["ngram"], seed=p["seed"] + 1)
     kept, rejected = reject_sample(rows, index, p["per_category_cap"], p["seed"])
-    llm = get_llm("attacker", stage="augment", params_path=params_path)
+    llm = role_llm(params, "attacker", stage="augment")
     generated, gen_counts, shortfall = enhance(kept, index, p, llm)
     final = [original_record(r) for r in kept] + generated
     errors = sum(c.get("gen_errors", 0) for c in gen_counts.values())
@@ -234,8 +231,8 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
               "diversity": {"before": diversity([r["prompt"] for r in rows], **div),
                             "after": diversity([r["prompt"] for r in final], **div)},
               "llm": {"attacker": llm.stats()}}
-    write_json(metrics, report)
-    with atomic_open(plot) as f:
+    write_metrics(outputs["metrics"], report)
+    with atomic_open(outputs["plot"]) as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["category", "stage", "count"])
         for name in ("before", "after"):
@@ -245,6 +242,6 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
 
 @click.command(help=__doc__)
 def cli():
-    r = run()
+    r = run(stage_params("augment", "roles.attacker"))
     click.echo(f"augment: {r['input']} in, {r['rejected']['near_duplicate']} near-duplicates and "
-               f"{r['rejected']['category_cap']} over cap dropped, {r['generated']} generated -> {OUTPUT}", err=True)
+               f"{r['rejected']['category_cap']} over cap dropped, {r['generated']} generated -> {OUTPUTS['prompts']}", err=True)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
-from pathlib import Path
 
 import click
 from tqdm import tqdm
@@ -39,14 +38,14 @@ from tqdm import tqdm
 import hashlib
 from collections import defaultdict
 
-from stages.io import InputError, atomic_path, check_error_budget, read_jsonl, write_json
-from stages.params import section
+from stages.io import InputError, atomic_path, check_error_budget, clear_outputs, read_jsonl, write_metrics
+from stages.llm.roles import role_llm
+from stages.params import stage_params
 from stages.schemas import validate_file
 from stages.tasks.regenerate import TAGS, Regenerate, RegenerateAnswer
 
-INPUT = "data/augment/prompts.jsonl"
-OUTPUT = "data/regenerate/candidates.jsonl"
-METRICS = "metrics/regenerate.json"
+INPUTS = {"prompts": "data/augment/prompts.jsonl"}
+OUTPUTS = {"candidates": "data/regenerate/candidates.jsonl", "metrics": "metrics/regenerate.json"}
 CHUNK = 256
 MODES = ("cot", "answer")
 EXEMPLAR_CHARS = 300          # longer references are not used as few-shot exemplars
@@ -110,19 +109,18 @@ def candidates(row: dict, completions: list, model: str, keep_analysis: bool, ta
     return out
 
 
-def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, metrics: str = METRICS) -> dict:
-    from stages.llm import get_llm
-
-    for path in (out, metrics):
-        Path(path).unlink(missing_ok=True)
-    p = section("regenerate", params_path)
+def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
+    """params {"regenerate": ..., "roles": {"safety_model": ...}} -> the metrics (also in outputs["metrics"])."""
+    clear_outputs(outputs)
+    inp, out, params_file = inputs["prompts"], outputs["candidates"], getattr(params, "file", "params.yaml")
+    p = params["regenerate"]
     keep_analysis = bool(p.get("keep_analysis", False))
     max_error_rate = float(p.get("max_error_rate", 0.05))
     mode, k = p.get("mode") or "cot", int(p.get("few_shot_k") or 0)
     if mode not in MODES:
-        raise InputError(params_path, f"regenerate.mode must be one of {', '.join(MODES)}, got {mode!r}", field="mode")
+        raise InputError(params_file, f"regenerate.mode must be one of {', '.join(MODES)}, got {mode!r}", field="mode")
     if mode == "answer" and keep_analysis:
-        raise InputError(params_path, "mode answer has no analysis to keep: set keep_analysis false or mode cot",
+        raise InputError(params_file, "mode answer has no analysis to keep: set keep_analysis false or mode cot",
                          field="keep_analysis")
     task = (RegenerateAnswer(p.get("answer_prompt", "prompts/regenerate_answer.txt")) if mode == "answer"
             else Regenerate(p.get("prompt", "prompts/regenerate.txt")))
@@ -133,7 +131,7 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
     def conv(r):
         return task.render(r["prompt"], r.get("lang"), pick_exemplars(r, pool, k) if mode == "answer" else ())
 
-    llm = get_llm("safety_model", stage="regenerate", params_path=params_path)
+    llm = role_llm(params, "safety_model", stage="regenerate")
     model = llm.backend.model
     types, calls, errors, parse_errors, prompts = Counter(), 0, 0, 0, 0
     rows = read_jsonl(inp)
@@ -162,12 +160,11 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
               "parse_error_rate": round(parse_errors / max(1, calls - errors), 4),
               "keep_analysis": keep_analysis, "mode": mode, "few_shot_k": k if mode == "answer" else 0,
               "llm": {"safety_model": llm.stats()}}
-    write_json(metrics, report)
-    return report
+    return write_metrics(outputs["metrics"], report)
 
 
 @click.command(help=__doc__)
 def cli():
-    r = run()
+    r = run(stage_params("regenerate", "roles.safety_model"))
     click.echo(f"regenerate: {r['prompts']} prompts -> {r['candidates']} candidates "
-               f"({r['gen_errors']} generation errors, {r['parse_errors']} unparsed) -> {OUTPUT}", err=True)
+               f"({r['gen_errors']} generation errors, {r['parse_errors']} unparsed) -> {OUTPUTS['candidates']}", err=True)

@@ -47,7 +47,8 @@ def test_untrusted_text_stays_fenced(template, values):
 
 
 def test_score_against_server_records_fenced_messages(tmp_path, monkeypatch, tiny_llama):
-    from stages.score import score
+    from stages.params import stage_params
+    from stages.score import run as score_run
     from tests.openai_server import ChatServer
 
     seen = []
@@ -69,7 +70,7 @@ def test_score_against_server_records_fenced_messages(tmp_path, monkeypatch, tin
                   "score": {"max_ppl_tokens": 32, "response_prompt": str(ROOT / "prompts/score_response.txt"),
                             "instruction_prompt": str(ROOT / "prompts/score_instruction.txt")}}
         Path("params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-        score("c.jsonl", "f.jsonl", "m.json")
+        score_run(stage_params("score", "roles.ppl_model", "roles.judge"), {"candidates": "c.jsonl"}, {"features": "f.jsonl", "metrics": "m.json"})
     assert len(seen) == 2
     for messages in seen:
         user = messages[-1]["content"]
