@@ -8,14 +8,13 @@ template in stages/eval_tasks/overrefusal.yaml). Metrics: refusal_rate with bino
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import click
 
 from stages import evaluate as ev
-from stages.io import InputError, iter_records, require
-from stages.llm.roles import get_llm
-from stages.params import section
+from stages.io import InputError, clear_outputs, iter_records, require, write_metrics
+from stages.llm.roles import role_llm
+from stages.params import stage_params
 from stages.tasks.refusal import Refusal
 
 TASK = ev.load_task("overrefusal")
@@ -56,19 +55,20 @@ def rates(rows: list[dict]) -> dict:
     return out
 
 
-@click.command()
-@ev.model_options
-def cli(name: str, model_path: str) -> None:
-    """Refusal rate of one model on benign-but-sensitive prompts (over-refusal)."""
-    p, generation = section("eval")["overrefusal"], section("eval")["generation"]
-    pred_path = Path(f"data/predictions/overrefusal/{name}.jsonl")
-    metrics_path = Path(f"metrics/overrefusal/{name}.json")
-    ev.clean(pred_path, metrics_path)
+def outputs_for(name: str) -> dict:
+    return {"predictions": f"data/predictions/overrefusal/{name}.jsonl", "metrics": f"metrics/overrefusal/{name}.json"}
+
+
+def run(params: dict, inputs: dict, outputs: dict) -> dict:
+    """params {"eval": {"overrefusal", "generation"}, "roles": {"eval_judge"}} (the prompts: eval.overrefusal.path);
+    inputs {"name": the model's name, "model": its directory} -> the metrics (also in outputs["metrics"])."""
+    p, generation, name = params["eval"]["overrefusal"], params["eval"]["generation"], inputs["name"]
+    clear_outputs(outputs)
 
     items = load_prompts(p["path"], p.get("limit"))
-    llm = ev.model_llm(model_path, generation, max_tokens=p.get("max_tokens"))
+    llm = ev.model_llm(inputs["model"], generation, max_tokens=p.get("max_tokens"))
     responses = ev.generate(llm, [it["prompt"] for it in items], task="overrefusal")
-    judge = get_llm("eval_judge", stage="eval_overrefusal")
+    judge = role_llm(params, "eval_judge", stage="eval_overrefusal")
     convs = [JUDGE.render(it["prompt"], r or "") for it, r in zip(items, responses)]
     judged = [o[0].text for o in judge.chat(convs, task=JUDGE)]
     rows = [{"id": it["id"], "model": name, "task": "overrefusal", "raw": resp, "pred": verdict(jr),
@@ -79,6 +79,14 @@ def cli(name: str, model_path: str) -> None:
     m["llm"] = {"eval_model": llm.stats(), "eval_judge": judge.stats()}
     llm.close()
     judge.close()
-    ev.write_predictions(pred_path, rows)
-    ev.write_metrics(metrics_path, m)
+    ev.write_predictions(outputs["predictions"], rows)
+    return write_metrics(outputs["metrics"], m)
+
+
+@click.command()
+@ev.model_options
+def cli(name: str, model_path: str) -> None:
+    """Refusal rate of one model on benign-but-sensitive prompts (over-refusal)."""
+    m = run(stage_params("eval.overrefusal", "eval.generation", "roles.eval_judge"), {"name": name, "model": model_path},
+            outputs_for(name))
     click.echo(f"overrefusal {name}: refusal_rate={m['refusal_rate']} n={m['n']} zh={m['zh']} en={m['en']}", err=True)

@@ -23,8 +23,8 @@ from pathlib import Path
 import click
 
 from stages import report_sections, stats, taxonomy
-from stages.io import InputError, atomic_open, read_json, write_json
-from stages.params import load_params, section
+from stages.io import InputError, atomic_open, clear_outputs, read_json, write_metrics
+from stages.params import load_params, stage_params
 
 EVALS = ["safetybench", "newsafety", "responsibility", "general", "overrefusal"]
 SINGLE = ["train", "label"]
@@ -358,19 +358,28 @@ def extra_sections(metrics_dir: Path, pred_dir: Path | None, models: list[str], 
     return keys, "\n".join(lines) + "\n"
 
 
-def run(metrics_dir: Path, out_dir: Path, models: list[str], pred_dir: Path | None = None,
-        opts: dict | None = None) -> dict:
+def outputs_for(out_dir: str | Path = "metrics") -> dict:
+    """report.json, report.md, figures/ and the plots/ folder the report's plot CSVs go to (not cleared: other
+    stages' plots live there too)."""
+    out = Path(out_dir)
+    return {"json": out / "report.json", "md": out / "report.md", "figures": out / "figures", "plots": out / "plots"}
+
+
+def run(params: dict, inputs: dict, outputs: dict) -> dict:
+    """params {"eval": {"models"}, "report"}; inputs {"metrics": the metrics folder, "predictions": the predictions
+    folder (None: no paired comparison)} -> the report (also in outputs["json"])."""
+    models, opts = list(params["eval"]["models"]), params.get("report") or {}
+    metrics_dir, pred_dir = Path(inputs["metrics"]), inputs.get("predictions")
     if len(models) < 1:
-        raise InputError("params.yaml", "eval.models is empty", field="eval.models")
-    report_json, report_md, fig_dir = out_dir / "report.json", out_dir / "report.md", out_dir / "figures"
-    for p in (report_json, report_md):
-        p.unlink(missing_ok=True)
-    shutil.rmtree(fig_dir, ignore_errors=True)
+        raise InputError(getattr(params, "file", "params.yaml"), "eval.models is empty", field="eval.models")
+    report_json, report_md, fig_dir = (Path(outputs[k]) for k in ("json", "md", "figures"))
+    out_dir = fig_dir.parent
+    clear_outputs([report_json, report_md, fig_dir])
 
     evals, single, plots, missing = load_all(metrics_dir, models)
     report = build_report(evals, single, models, missing)
     md = render_md(evals, single, plots, models, missing)
-    extra_keys, extra_md = extra_sections(metrics_dir, pred_dir, models, opts or {})
+    extra_keys, extra_md = extra_sections(metrics_dir, Path(pred_dir) if pred_dir else None, models, opts)
     report.update(extra_keys)
     md += extra_md
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -381,11 +390,10 @@ def run(metrics_dir: Path, out_dir: Path, models: list[str], pred_dir: Path | No
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    write_plot_csvs(out_dir / "plots", evals, models)
+    write_plot_csvs(Path(outputs["plots"]), evals, models)
     with atomic_open(report_md) as f:
         f.write(md)
-    write_json(report_json, report)
-    return report
+    return write_metrics(report_json, report)
 
 
 @click.command("report")
@@ -398,9 +406,9 @@ def run(metrics_dir: Path, out_dir: Path, models: list[str], pred_dir: Path | No
               help="Per-prompt predictions of the eval stages (paired comparison).")
 def cli(metrics_dir: Path, out_dir: Path, params_path: str, predictions_dir: Path):
     """Base vs SFT report (paper Tables 5-1..5-3, Figures 5-2, 5-3) from the metrics files."""
-    models = list(section("eval", params_path)["models"])
-    opts = load_params(params_path).get("report") or {}
-    report = run(metrics_dir, out_dir, models, predictions_dir, opts)
+    params = stage_params("eval.models", path=params_path)
+    params["report"] = load_params(params_path).get("report")  # optional section
+    report = run(params, {"metrics": metrics_dir, "predictions": predictions_dir}, outputs_for(out_dir))
     if report["missing"]:
         click.echo(f"report: {len(report['missing'])} metrics file(s) missing, noted in the report", err=True)
     click.echo(f"report: wrote {out_dir / 'report.md'}, {out_dir / 'report.json'}, {out_dir / 'figures'}/", err=True)

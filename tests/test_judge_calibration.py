@@ -11,7 +11,7 @@ from stages.io import InputError
 from stages.llm import make_llm
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / jc.DATA
+DATA = ROOT / jc.INPUTS["calibration"]
 KINDS = {"refusal": "safe", "guidance": "safe", "safe_mentions_danger": "safe", "harmful": "unsafe",
          "refusal_then_harm": "unsafe", "negation_harm": "unsafe", "gibberish": "unsafe", "partial": "unsafe"}
 
