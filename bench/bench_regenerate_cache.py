@@ -50,12 +50,13 @@ def write_inputs(rows) -> None:
 
 
 def stage_run(srv) -> dict:
+    from stages.params import stage_params
     from stages.regenerate import run
 
     srv.reset_counts()
     CHAT_SECONDS[0] = 0.0
     t0 = time.perf_counter()
-    report = run()
+    report = run(stage_params("regenerate", "roles.safety_model"))
     wall = time.perf_counter() - t0
     st = report["llm"]["safety_model"]
     return {"wall_s": wall, "chat_s": CHAT_SECONDS[0], "calls": st["calls"], "cache_hits": st["cache_hits"],

@@ -4,7 +4,7 @@
 
 Rows: two candidates per prompt, 15 categories, zh/en prompts of 15-60 tokens, random features;
 evaluation sets of ~4,000 prompts, 1% of them copied (or embedded) into training prompts. Only the
-select() call is timed (not data generation). Uses the `select` section of params.yaml.
+select run() call is timed (not data generation). Uses the `select` section of params.yaml.
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stages.select import select
+from stages.params import stage_params
+from stages.select import run as select_run
 from stages.taxonomy import CATEGORIES
 
 ZH = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可她里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所本见经头面公同三已老从动两长知民样现分将外但身些与高意进把法此实回二理美点月明其种声全工己话儿者向情部正名定女问力机给等几很业最间新什打便位因重被走电四第门相次东政海口使教西再平真听世气信北少关并内加化由却代军产入先山五太水万市眼体别处总才场师书比住员九笑性通目华报立马命张活难神数件安表原车白应路期叫死常提感金何更反合放做系计或司利受光王果亲界及今京务制解各任至清物台象记边共风战干接它许八特觉望直服毛林题建南度统色字请交爱让认算论百吃义科怎元社术结六功指思非流每青管夫连远资队跟带花快条院变联言权往展该领传近留红治决周保达办运武半候七必城父强步完革深区即求品士转量空甚众技轻程告江语英基派满式李息写呢识极令黄德收脸钱党倒未持音众"
@@ -90,8 +91,10 @@ def main() -> None:
         import great_expectations  # noqa: F401  (output validation; a one-off import cost, reported apart)
         t_import = time.perf_counter() - t0
         t0, c0 = time.perf_counter(), time.process_time()
-        m = select(d / "features.jsonl", d / "general.jsonl", d / "newsafety.jsonl", d / "select", d / "select.json",
-                   params_path=d / "params.yaml")
+        params = stage_params("select", "eval.safetybench.test", "eval.responsibility.path", "eval.overrefusal.path",
+                              path=d / "params.yaml")
+        m = select_run(params, {"features": d / "features.jsonl", "general": d / "general.jsonl",
+                                "newsafety": d / "newsafety.jsonl"}, {"select": d / "select", "metrics": d / "select.json"})
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"select: {args.rows} feature rows in {dt:.2f} s wall, {cpu:.2f} s CPU ({args.rows / dt:,.0f} rows/s; "
           f"target < 5 s); phases {m['seconds']}; great_expectations import {t_import:.1f} s not included")

@@ -26,23 +26,21 @@ import random
 import re
 from collections import Counter, defaultdict
 from itertools import zip_longest
-from pathlib import Path
 
 import click
 from tqdm import tqdm
 
 from stages import taxonomy
-from stages.io import atomic_open, atomic_path, check_error_budget, read_jsonl, write_json, write_jsonl
-from stages.params import section
-from stages.parsing import parse_lines
-from stages.prompts import load_template, render
+from stages.io import atomic_open, atomic_path, check_error_budget, clear_outputs, read_jsonl, write_jsonl, write_metrics
+from stages.llm.roles import role_llm
+from stages.params import stage_params
 from stages.schemas import validate_file
+from stages.tasks.augment import AugmentKeywords, AugmentRelated
 from stages.text import NearDupIndex, detect_lang, diversity
 
-INPUT = "data/label/labeled.jsonl"
-OUTPUT = "data/augment/prompts.jsonl"
-METRICS = "metrics/augment.json"
-PLOT = "metrics/plots/augment_categories.csv"
+INPUTS = {"labeled": "data/label/labeled.jsonl"}
+OUTPUTS = {"prompts": "data/augment/prompts.jsonl", "metrics": "metrics/augment.json",
+           "plot": "metrics/plots/augment_categories.csv"}
 METHODS = ("keywords", "related")
 LANG_NAME = {"zh": "Chinese (简体中文)", "en": "English"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -110,14 +108,13 @@ def _requests(code, method, need, pool, p, rng, cursor):
             ex = rng.sample(pool, min(p["few_shot_k"], len(pool)))
             langs = Counter(r["lang"] for r in ex)
             lang = langs.most_common(1)[0][0] if ex else "zh"
-            conv = render(p["_tpl"]["keywords"], untrusted={"EXAMPLES": "\n".join(_one_line(r["prompt"]) for r in ex)},
-                          trusted=_trusted(code, lang, p["per_call"]))
+            conv = p["_tasks"]["keywords"].render([_one_line(r["prompt"]) for r in ex],
+                                                  **_trusted(code, lang, p["per_call"]))
             reqs.append((conv, None, [r["id"] for r in ex]))
         else:
             parent = pool[cursor[code] % len(pool)]
             cursor[code] += 1
-            conv = render(p["_tpl"]["related"], untrusted={"PROMPT": parent["prompt"]},
-                          trusted=_trusted(code, parent["lang"], p["per_call"]))
+            conv = p["_tasks"]["related"].render(parent["prompt"], **_trusted(code, parent["lang"], p["per_call"]))
             reqs.append((conv, parent["id"], [parent["id"]]))
     return reqs
 
@@ -165,7 +162,8 @@ def enhance(kept: list[dict], index: NearDupIndex, p: dict, llm) -> tuple[list[d
         for m, items in batches.items():
             if not items:
                 continue
-            res = llm.chat([conv for _, (conv, _, _) in items], task=f"augment_{m}", n=1,
+            task = p["_tasks"][m]
+            res = llm.chat([conv for _, (conv, _, _) in items], task=task, n=1,
                            seed=llm.defaults.seed + rnd)
             counts[m]["requests"] += len(items)
             for (code, (_, parent, ex)), comps in zip(items, res):
@@ -173,7 +171,7 @@ def enhance(kept: list[dict], index: NearDupIndex, p: dict, llm) -> tuple[list[d
                 if c.error is not None:
                     counts[m]["gen_errors"] += 1
                     continue
-                for line in parse_lines(c.text):
+                for line in task.parse(c.text):
                     counts[m]["lines"] += 1
                     lines[code][m].append((line, m, parent, ex, c.text))
         for code in taxonomy.CODES:  # accept methods' prompts alternately until the target is met
@@ -199,20 +197,18 @@ def original_record(r: dict) -> dict:
     return out
 
 
-def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, metrics: str = METRICS,
-        plot: str = PLOT) -> dict:
-    from stages.llm import get_llm
-
-    for path in (out, metrics, plot):
-        Path(path).unlink(missing_ok=True)
-    p = _params(section("augment", params_path))
-    p["_tpl"] = {"keywords": load_template(p["prompt_keywords"]), "related": load_template(p["prompt_related"])}
+def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
+    """params {"augment": ..., "roles": {"attacker": ...}} -> the metrics (also written to outputs["metrics"])."""
+    clear_outputs(outputs)
+    inp, out = inputs["labeled"], outputs["prompts"]
+    p = _params(params["augment"])
+    p["_tasks"] = {"keywords": AugmentKeywords(p["prompt_keywords"]), "related": AugmentRelated(p["prompt_related"])}
     validate_file(inp, "labeled")
     rows = list(read_jsonl(inp))
 
     index = NearDupIndex(threshold=p["dedup_threshold"], n=p["ngram"], seed=p["seed"] + 1)
     kept, rejected = reject_sample(rows, index, p["per_category_cap"], p["seed"])
-    llm = get_llm("attacker", stage="augment", params_path=params_path)
+    llm = role_llm(params, "attacker", stage="augment")
     generated, gen_counts, shortfall = enhance(kept, index, p, llm)
     final = [original_record(r) for r in kept] + generated
     errors = sum(c.get("gen_errors", 0) for c in gen_counts.values())
@@ -235,8 +231,8 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
               "diversity": {"before": diversity([r["prompt"] for r in rows], **div),
                             "after": diversity([r["prompt"] for r in final], **div)},
               "llm": {"attacker": llm.stats()}}
-    write_json(metrics, report)
-    with atomic_open(plot) as f:
+    write_metrics(outputs["metrics"], report)
+    with atomic_open(outputs["plot"]) as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["category", "stage", "count"])
         for name in ("before", "after"):
@@ -246,6 +242,6 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
 
 @click.command(help=__doc__)
 def cli():
-    r = run()
+    r = run(stage_params("augment", "roles.attacker"))
     click.echo(f"augment: {r['input']} in, {r['rejected']['near_duplicate']} near-duplicates and "
-               f"{r['rejected']['category_cap']} over cap dropped, {r['generated']} generated -> {OUTPUT}", err=True)
+               f"{r['rejected']['category_cap']} over cap dropped, {r['generated']} generated -> {OUTPUTS['prompts']}", err=True)

@@ -15,13 +15,12 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import click
 
-from stages.io import InputError, atomic_dir
+from stages.io import InputError, atomic_dir, clear_outputs
 
 OUT = Path("models/base")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -150,14 +149,21 @@ def materialize(source: str, out_dir: str | os.PathLike = OUT, dtype: str = "flo
     return info
 
 
+def run(params: dict, inputs: dict | None = None, outputs: dict | None = None) -> dict:
+    """params {"base_model": ...} -> the model's info (also in <model>/mseed_source.json); a failed run leaves
+    no stale output."""
+    outputs = outputs or {"model": str(OUT)}
+    p = params["base_model"]
+    clear_outputs(outputs)
+    return materialize(p.get("source"), outputs["model"], p.get("dtype", "float32"))
+
+
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True, help="Parameter file.")
 @click.option("--out", "out_dir", default=str(OUT), show_default=True, help="Output model directory.")
 def cli(params_path, out_dir):
     """Materialize models/base from params `base_model.source` (GGUF, HF dir or HF hub id)."""
-    from stages.params import section
+    from stages.params import stage_params
 
-    p = section("base_model", params_path)
-    shutil.rmtree(out_dir, ignore_errors=True)  # a failed run leaves no stale output
-    info = materialize(p.get("source"), out_dir, p.get("dtype", "float32"))
+    info = run(stage_params("base_model", path=params_path), outputs={"model": out_dir})
     click.echo(f"base_model: wrote {out_dir} (eos={info['eos_token']} pad={info['pad_token']})", err=True)

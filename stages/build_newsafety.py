@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import click
 
 from stages import taxonomy
-from stages.evaluate import clean
-from stages.io import StageError, iter_records, require, write_json, write_jsonl
+from stages.io import StageError, clear_outputs, iter_records, require, write_jsonl, write_metrics
 from stages.loaders import norm_prompt
-from stages.params import section
+from stages.params import stage_params
 from stages.sources import SourceSet, source_summary
 
-OUT = Path("data/eval/newsafety.jsonl")
-METRICS = Path("metrics/build_newsafety.json")
+OUTPUTS = {"newsafety": "data/eval/newsafety.jsonl", "metrics": "metrics/build_newsafety.json"}
 norm = norm_prompt
 
 
@@ -123,11 +120,10 @@ def sample(by_cat: dict[str, list[dict]], per_category: int, seed: int) -> list[
     return [r for code in taxonomy.CODES for r in picked[code]]
 
 
-@click.command()
-def cli() -> None:
-    """Sample the New-Safety benchmark (per_category prompts for each of the 14 categories)."""
-    p = section("eval")["newsafety"]
-    clean(OUT, METRICS)
+def run(params: dict, inputs: dict | None = None, outputs: dict = OUTPUTS) -> dict:
+    """params {"eval": {"newsafety": ...}} (the sources are its paths) -> the metrics (also in outputs["metrics"])."""
+    p = params["eval"]["newsafety"]
+    clear_outputs(outputs)
     per_category, seed = int(p["per_category"]), int(p.get("seed", 0))
     min_share = float(p["min_share"])
     stats: Counter = Counter()
@@ -160,6 +156,12 @@ def cli() -> None:
     if short:
         click.echo(f"build-newsafety: fewer than {per_category} prompts for "
                    f"{', '.join(f'{c} ({n})' for c, n in short.items())}", err=True)
-    write_jsonl(OUT, rows)
-    write_json(METRICS, metrics)
-    click.echo(f"build-newsafety: {len(rows)} prompts, {len(counts)} categories", err=True)
+    write_jsonl(outputs["newsafety"], rows)
+    return write_metrics(outputs["metrics"], metrics)
+
+
+@click.command()
+def cli() -> None:
+    """Sample the New-Safety benchmark (per_category prompts for each of the 14 categories)."""
+    m = run(stage_params("eval.newsafety"))
+    click.echo(f"build-newsafety: {m['n']} prompts, {sum(1 for n in m['categories'].values() if n)} categories", err=True)

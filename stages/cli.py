@@ -1,6 +1,10 @@
 """The `mseed` command: one subcommand per DVC stage (dvc.yaml calls these) plus tools.
 
-Subcommands are imported lazily so that `--help` is fast and a stage only imports what it needs.
+Every stage module has one shape: a pure `run(params, inputs, outputs) -> metrics` (params: the dict of its
+params.yaml entries, `stages.params.stage_params`; inputs / outputs: the paths of dvc.yaml) that clears
+its outputs at the start (`io.clear_outputs`) and writes its metrics at the end (`io.write_metrics`), and a
+thin click command `cli` that reads the params and calls it. Subcommands are imported lazily so that
+`--help` is fast and a stage only imports what it needs. `review` and `validate` are tools, not stages.
 """
 from __future__ import annotations
 
@@ -45,13 +49,7 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module, attr, short = COMMANDS[name]
-        try:
-            cmd = getattr(importlib.import_module(module), attr)
-        except ModuleNotFoundError as e:
-            if e.name != module:
-                raise
-            return click.Command(name, help=f"{short} (not implemented yet)",
-                                 callback=lambda: sys.exit(f"{name}: not implemented yet"))
+        cmd = getattr(importlib.import_module(module), attr)
         cmd.short_help = short
         return cmd
 

@@ -11,20 +11,18 @@ from __future__ import annotations
 import random
 import sys
 from collections import Counter
-from pathlib import Path
 
 import click
 from tqdm import tqdm
 
 from stages import loaders
-from stages.io import InputError, write_json
-from stages.params import section
+from stages.io import InputError, clear_outputs, write_metrics
+from stages.params import stage_params
 from stages.schemas import validated_writer
 from stages.sources import SKIPS, SourceSet, source_summary
 
-SAFETY_OUT = Path("data/collect/safety.jsonl")
-GENERAL_OUT = Path("data/collect/general.jsonl")
-METRICS_OUT = Path("metrics/collect.json")
+OUTPUTS = {"safety": "data/collect/safety.jsonl", "general": "data/collect/general.jsonl",
+           "metrics": "metrics/collect.json"}
 
 
 def _records(sources: SourceSet, entries, label: str):
@@ -38,17 +36,16 @@ def _records(sources: SourceSet, entries, label: str):
         bar.close()
 
 
-def run(params: dict) -> dict:
-    """Run the stage; on any error no output is left behind."""
+def run(params: dict, inputs: dict | None = None, outputs: dict = OUTPUTS) -> dict:
+    """params {"collect": ...}; the inputs are the source paths in params; on any error no output is left."""
     try:
-        return _run(params)
+        return _run(params["collect"], outputs)
     except BaseException:
-        for out in (SAFETY_OUT, GENERAL_OUT, METRICS_OUT):
-            out.unlink(missing_ok=True)
+        clear_outputs(outputs)
         raise
 
 
-def _run(params: dict) -> dict:
+def _run(params: dict, outputs: dict) -> dict:
     seed = params.get("seed", 0)
     max_chars = int(params.get("max_prompt_chars") or loaders.MAX_PROMPT_CHARS)
     safety = SourceSet(params.get("sources"), "collect.sources", seed=seed, kind="safety", max_prompt_chars=max_chars)
@@ -60,11 +57,10 @@ def _run(params: dict) -> dict:
         raise InputError("params.yaml", f"collect.general: source names must be unique and contain no '/' "
                          f"(also used in collect.sources: {', '.join(clash)})", field="name")
     count = params.get("general_count")
-    for out in (SAFETY_OUT, GENERAL_OUT, METRICS_OUT):
-        out.unlink(missing_ok=True)
+    clear_outputs(outputs)
 
     lang, attacks = Counter(), Counter()
-    with validated_writer(SAFETY_OUT, "collected") as w:
+    with validated_writer(outputs["safety"], "collected") as w:
         for _, rec in _records(safety, None, "safety"):
             w.write(rec)
             lang[rec["lang"]] += 1
@@ -85,7 +81,7 @@ def _run(params: dict) -> dict:
         seen += 1
     reservoir.sort(key=lambda item: item[0])
     sampled = Counter(rec["source"] for _, rec in reservoir)
-    with validated_writer(GENERAL_OUT, "collected") as w:
+    with validated_writer(outputs["general"], "collected") as w:
         for _, rec in reservoir:
             w.write(rec)
             lang[rec["lang"]] += 1
@@ -105,8 +101,7 @@ def _run(params: dict) -> dict:
         "attack_methods": dict(attacks.most_common()),
         "sources": per_source,
     }
-    write_json(METRICS_OUT, metrics)
-    return metrics
+    return write_metrics(outputs["metrics"], metrics)
 
 
 @click.command("collect")
@@ -116,6 +111,6 @@ def cli(params_path):
 
     Writes data/collect/safety.jsonl, data/collect/general.jsonl (schema `collected`) and metrics/collect.json.
     """
-    m = run(section("collect", params_path))
+    m = run(stage_params("collect", path=params_path))
     click.echo(f"collect: {m['safety_rows']} safety + {m['general_rows']} general records "
                f"(skipped: {m['skipped']}, unknown categories: {m['unknown_category']})", err=True)

@@ -19,8 +19,8 @@ import click
 
 from stages import evaluate as ev
 from stages import general_tasks as gt
-from stages.io import InputError, write_json, write_jsonl
-from stages.params import section
+from stages.io import InputError, clear_outputs, write_jsonl, write_metrics
+from stages.params import stage_params
 
 
 def sample_docs(local: dict, limit: int | None, seed: int) -> dict[str, list[int]] | None:
@@ -103,27 +103,27 @@ def task_metrics(res: dict, headline: str) -> dict:
     return {"acc": num.get(headline), "stderr": num.get(f"{metric}_stderr,{filt}"), "harness_metrics": num}
 
 
-@click.command(help="General capability of one model (gsm8k, mmlu, cmmlu, ceval, HumanEval) with "
-                    "lm-evaluation-harness's own task definitions on local files; HumanEval executed in a "
-                    "sandbox. Reads params eval.general and eval.generation.")
-@ev.model_options
-@click.option("--params", "params_file", default="params.yaml", show_default=True)
-@click.option("--out-dir", default=".", show_default=True, help="Root for data/ and metrics/ outputs.")
-def cli(name, model_path, params_file, out_dir):
+def outputs_for(name: str, out_dir: str | Path = ".") -> dict:
+    out = Path(out_dir)
+    return {"predictions": out / "data/predictions/general" / f"{name}.jsonl",
+            "metrics": out / "metrics/general" / f"{name}.json"}
+
+
+def run(params: dict, inputs: dict, outputs: dict) -> dict:
+    """params {"eval": {"general", "generation"}} (the task files: eval.general.data); inputs {"name": the model's
+    name, "model": its directory} -> the metrics (also in outputs["metrics"])."""
     import lm_eval
     from lm_eval.api.metrics import mean_stderr
 
     from stages.llm.cache import cache_path
 
-    ev_params = section("eval", params_file)
-    cfg, gen = ev_params["general"], ev_params["generation"]
+    cfg, gen = params["eval"]["general"], params["eval"]["generation"]
+    name, model_path, params_file = inputs["name"], inputs["model"], getattr(params, "file", "params.yaml")
     seed = int(cfg.get("seed", 0))
     specs = {t: gt.load_spec(t) for t in cfg["tasks"]}
     index = gt.official_index(specs)
     store = cache_path().parent / "eval_general"
-    out = Path(out_dir)
-    pred_path, metrics_path = out / "data/predictions/general" / f"{name}.jsonl", out / "metrics/general" / f"{name}.json"
-    ev.clean(pred_path, metrics_path)
+    clear_outputs(outputs)
     with tempfile.TemporaryDirectory(prefix="mseed-general-") as work:
         names, samples, fewshot, local_of = [], {}, {}, {}
         for task, spec in specs.items():
@@ -174,7 +174,18 @@ def cli(name, model_path, params_file, out_dir):
             "max_gen_toks": int(max_gen) if max_gen else "task default"})
         metrics[task] = m
         rows += [{"model": name, **r} for r in task_rows]
-    write_jsonl(pred_path, rows)
-    write_json(metrics_path, metrics)
+    write_jsonl(outputs["predictions"], rows)
+    return write_metrics(outputs["metrics"], metrics)
+
+
+@click.command(help="General capability of one model (gsm8k, mmlu, cmmlu, ceval, HumanEval) with "
+                    "lm-evaluation-harness's own task definitions on local files; HumanEval executed in a "
+                    "sandbox. Reads params eval.general and eval.generation.")
+@ev.model_options
+@click.option("--params", "params_file", default="params.yaml", show_default=True)
+@click.option("--out-dir", default=".", show_default=True, help="Root for data/ and metrics/ outputs.")
+def cli(name, model_path, params_file, out_dir):
+    metrics = run(stage_params("eval.general", "eval.generation", path=params_file), {"name": name, "model": model_path},
+                  outputs_for(name, out_dir))
     click.echo(json.dumps({t: {k: m[k] for k in ("acc", "stderr", "n")} for t, m in metrics.items()}, indent=1),
                err=True)

@@ -1,39 +1,29 @@
 """eval_newsafety stage: New-Safety (14 categories) generation + judge + human review (paper 4.3, item 2).
 
 The evaluated model answers every prompt of data/eval/newsafety.jsonl; the `eval_judge` role labels each
-(prompt, response) safe / unsafe / uncertain (template prompts/eval_judge.txt, task `eval_judge`).
+(prompt, response) safe / unsafe / uncertain (task `eval_judge`, stages/tasks/eval_judge.py).
 `uncertain` rows go to the review queue (data/review/queue/newsafety_<model>.jsonl, `mseed review`); a human label in
 data/review/labels.jsonl (key = hash of prompt + response) overrides the judge on the next run.
 Score = share of safe responses per category and overall, with seeded bootstrap 95% CIs.
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from pathlib import Path
 
 import click
 
 from stages import evaluate as ev
-from stages.io import iter_records, require
-from stages.llm.roles import get_llm
-from stages.params import section
-from stages.prompts import render
+from stages.io import clear_outputs, iter_records, require, write_metrics
+from stages.llm.roles import role_llm
+from stages.params import stage_params
+from stages.tasks.eval_judge import EvalJudge
 from stages.taxonomy import CODES
 
 TASK = ev.load_task("newsafety")
 DATA = Path("data/eval/newsafety.jsonl")
-TEMPLATE = Path(__file__).resolve().parents[1] / TASK["judge_template"]
-VERDICTS = {k: [re.compile(p, re.I) for p in pats] for k, pats in TASK["verdicts"].items()}
-
-
-def verdict(judge_output: str | None) -> str:
-    """safe / unsafe / uncertain from the judge's raw output."""
-    text = judge_output or ""
-    for kind, pats in VERDICTS.items():
-        if any(p.search(text) for p in pats):
-            return kind
-    return "uncertain"
+JUDGE = EvalJudge(Path(__file__).resolve().parents[1] / TASK["judge_template"], TASK["verdicts"])
+verdict = JUDGE.parse  # safe / unsafe / uncertain from the judge's raw output
 
 
 def load_set(path=DATA) -> list[dict]:
@@ -60,24 +50,24 @@ def summarize(rows: list[dict], seed: int, n_boot: int, alpha: float) -> dict:
     return {"overall": block([x for c in cats for x in per[c]]), "categories": {c: block(per[c]) for c in cats}}
 
 
-@click.command()
-@ev.model_options
-def cli(name: str, model_path: str) -> None:
-    """New-Safety safe-response rate per category of one model (judge + human review)."""
-    p, generation = section("eval")["newsafety"], section("eval")["generation"]
-    pred_path = Path(f"data/predictions/newsafety/{name}.jsonl")
-    metrics_path = Path(f"metrics/newsafety/{name}.json")
-    ev.clean(pred_path, metrics_path)
+def outputs_for(name: str) -> dict:
+    return {"predictions": f"data/predictions/newsafety/{name}.jsonl", "metrics": f"metrics/newsafety/{name}.json"}
 
-    items = load_set(DATA)
-    llm = ev.model_llm(model_path, generation, max_tokens=p.get("max_tokens"))
+
+def run(params: dict, inputs: dict, outputs: dict) -> dict:
+    """params {"eval": {"newsafety", "generation"}, "roles": {"eval_judge"}}; inputs {"name": the model's name,
+    "model": its directory, "newsafety", "labels"} -> the metrics (also in outputs["metrics"])."""
+    p, generation, name = params["eval"]["newsafety"], params["eval"]["generation"], inputs["name"]
+    clear_outputs(outputs)
+
+    items = load_set(inputs.get("newsafety", DATA))
+    llm = ev.model_llm(inputs["model"], generation, max_tokens=p.get("max_tokens"))
     responses = ev.generate(llm, [it["prompt"] for it in items], task="newsafety")
-    judge = get_llm("eval_judge", stage="eval_newsafety")
-    convs = [render(TEMPLATE, untrusted={"PROMPT": it["prompt"], "RESPONSE": r or ""})
-             for it, r in zip(items, responses)]
-    judged = [o[0].text for o in judge.chat(convs, task=TASK["judge_task"])]
+    judge = role_llm(params, "eval_judge", stage="eval_newsafety")
+    convs = [JUDGE.render(it["prompt"], r or "") for it, r in zip(items, responses)]
+    judged = [o[0].text for o in judge.chat(convs, task=JUDGE)]
 
-    human = ev.load_labels()
+    human = ev.load_labels(inputs.get("labels", ev.LABELS))
     rows, queue, reviewed = [], [], 0
     for it, resp, jr in zip(items, responses, judged):
         pred, key = verdict(jr), ev.review_key(it["prompt"], resp or "")
@@ -98,8 +88,16 @@ def cli(name: str, model_path: str) -> None:
     llm.close()
     judge.close()
     ev.update_queue("newsafety", name, queue)
-    ev.write_predictions(pred_path, rows)
-    ev.write_metrics(metrics_path, m)
+    ev.write_predictions(outputs["predictions"], rows)
+    return write_metrics(outputs["metrics"], m)
+
+
+@click.command()
+@ev.model_options
+def cli(name: str, model_path: str) -> None:
+    """New-Safety safe-response rate per category of one model (judge + human review)."""
+    m = run(stage_params("eval.newsafety", "eval.generation", "roles.eval_judge"), {"name": name, "model": model_path},
+            outputs_for(name))
     o = m["overall"]
     click.echo(f"newsafety {name}: safe_rate={o['safe_rate']} CI=[{o['ci_low']}, {o['ci_high']}] n={o['n']} "
                f"uncertain={m['uncertain']} reviewed={m['reviewed']}", err=True)

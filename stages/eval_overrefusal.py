@@ -1,33 +1,25 @@
 """eval_overrefusal stage: how often a model refuses benign prompts that look sensitive.
 
 Prompts: params eval.overrefusal.path (JSONL {id, prompt, lang, type}). The model answers each; the
-`eval_judge` role classifies the response (task `refusal`: refusal / compliance; template in
-stages/eval_tasks/overrefusal.yaml). Metrics: refusal_rate with binomial stderr, overall and per language
+`eval_judge` role classifies the response (task `refusal`, stages/tasks/refusal.py: refusal / compliance;
+template in stages/eval_tasks/overrefusal.yaml). Metrics: refusal_rate with binomial stderr, overall and per language
 (`zh`, `en`), and per prompt type. Unparseable judge outputs are counted and left out of the rates.
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from pathlib import Path
 
 import click
 
 from stages import evaluate as ev
-from stages.io import InputError, iter_records, require
-from stages.llm.roles import get_llm
-from stages.params import section
-from stages.prompts import render
+from stages.io import InputError, clear_outputs, iter_records, require, write_metrics
+from stages.llm.roles import role_llm
+from stages.params import stage_params
+from stages.tasks.refusal import Refusal
 
 TASK = ev.load_task("overrefusal")
-VERDICTS = {k: [re.compile(p, re.I) for p in pats] for k, pats in TASK["verdicts"].items()}
-
-
-def verdict(text: str | None) -> str | None:
-    for kind, pats in VERDICTS.items():
-        if any(p.search(text or "") for p in pats):
-            return kind
-    return None
+JUDGE = Refusal(TASK["judge_template"], TASK["verdicts"])
+verdict = JUDGE.parse  # refusal / compliance, None when the judge's output names neither
 
 
 def load_prompts(path, limit: int | None = None) -> list[dict]:
@@ -63,22 +55,22 @@ def rates(rows: list[dict]) -> dict:
     return out
 
 
-@click.command()
-@ev.model_options
-def cli(name: str, model_path: str) -> None:
-    """Refusal rate of one model on benign-but-sensitive prompts (over-refusal)."""
-    p, generation = section("eval")["overrefusal"], section("eval")["generation"]
-    pred_path = Path(f"data/predictions/overrefusal/{name}.jsonl")
-    metrics_path = Path(f"metrics/overrefusal/{name}.json")
-    ev.clean(pred_path, metrics_path)
+def outputs_for(name: str) -> dict:
+    return {"predictions": f"data/predictions/overrefusal/{name}.jsonl", "metrics": f"metrics/overrefusal/{name}.json"}
+
+
+def run(params: dict, inputs: dict, outputs: dict) -> dict:
+    """params {"eval": {"overrefusal", "generation"}, "roles": {"eval_judge"}} (the prompts: eval.overrefusal.path);
+    inputs {"name": the model's name, "model": its directory} -> the metrics (also in outputs["metrics"])."""
+    p, generation, name = params["eval"]["overrefusal"], params["eval"]["generation"], inputs["name"]
+    clear_outputs(outputs)
 
     items = load_prompts(p["path"], p.get("limit"))
-    llm = ev.model_llm(model_path, generation, max_tokens=p.get("max_tokens"))
+    llm = ev.model_llm(inputs["model"], generation, max_tokens=p.get("max_tokens"))
     responses = ev.generate(llm, [it["prompt"] for it in items], task="overrefusal")
-    judge = get_llm("eval_judge", stage="eval_overrefusal")
-    convs = [render(TASK["judge_template"], untrusted={"PROMPT": it["prompt"], "RESPONSE": r or ""})
-             for it, r in zip(items, responses)]
-    judged = [o[0].text for o in judge.chat(convs, task=TASK["judge_task"])]
+    judge = role_llm(params, "eval_judge", stage="eval_overrefusal")
+    convs = [JUDGE.render(it["prompt"], r or "") for it, r in zip(items, responses)]
+    judged = [o[0].text for o in judge.chat(convs, task=JUDGE)]
     rows = [{"id": it["id"], "model": name, "task": "overrefusal", "raw": resp, "pred": verdict(jr),
              "gold": "compliance", "correct": None if verdict(jr) is None else verdict(jr) == "compliance",
              "lang": it["lang"], "type": it.get("type"), "judge_raw": jr}
@@ -87,6 +79,14 @@ def cli(name: str, model_path: str) -> None:
     m["llm"] = {"eval_model": llm.stats(), "eval_judge": judge.stats()}
     llm.close()
     judge.close()
-    ev.write_predictions(pred_path, rows)
-    ev.write_metrics(metrics_path, m)
+    ev.write_predictions(outputs["predictions"], rows)
+    return write_metrics(outputs["metrics"], m)
+
+
+@click.command()
+@ev.model_options
+def cli(name: str, model_path: str) -> None:
+    """Refusal rate of one model on benign-but-sensitive prompts (over-refusal)."""
+    m = run(stage_params("eval.overrefusal", "eval.generation", "roles.eval_judge"), {"name": name, "model": model_path},
+            outputs_for(name))
     click.echo(f"overrefusal {name}: refusal_rate={m['refusal_rate']} n={m['n']} zh={m['zh']} en={m['en']}", err=True)

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 
 import click
 
 from stages import cvalues_parsers as cp
 from stages import evaluate as ev
-from stages.io import InputError, iter_records, require
-from stages.params import section
+from stages.io import InputError, clear_outputs, iter_records, require, write_metrics
+from stages.params import stage_params
 
 TASK = ev.load_task("responsibility")
 LABELS = TASK["labels"]
@@ -93,19 +92,21 @@ def load_mc(path, limit: int | None = None) -> list[dict]:
     return rows
 
 
-@click.command()
-@ev.model_options
-def cli(name: str, model_path: str) -> None:
-    """CValues responsibility accuracy (acc, acc*) of one model."""
-    p, generation = section("eval")["responsibility"], section("eval")["generation"]
-    pred_path = Path(f"data/predictions/responsibility/{name}.jsonl")
-    metrics_path = Path(f"metrics/responsibility/{name}.json")
-    ev.clean(pred_path, metrics_path)
+def outputs_for(name: str) -> dict:
+    return {"predictions": f"data/predictions/responsibility/{name}.jsonl",
+            "metrics": f"metrics/responsibility/{name}.json"}
+
+
+def run(params: dict, inputs: dict, outputs: dict) -> dict:
+    """params {"eval": {"responsibility", "generation"}} (the items: eval.responsibility.path); inputs {"name": the
+    model's name, "model": its directory, "labels"} -> the metrics (also in outputs["metrics"])."""
+    p, generation, name = params["eval"]["responsibility"], params["eval"]["generation"], inputs["name"]
+    clear_outputs(outputs)
 
     items = load_mc(p["path"], p.get("limit"))
-    llm = ev.model_llm(model_path, generation, max_tokens=p.get("max_tokens"))
+    llm = ev.model_llm(inputs["model"], generation, max_tokens=p.get("max_tokens"))
     texts = ev.generate(llm, [it["prompt"] for it in items], task="responsibility")
-    human = ev.load_labels()
+    human = ev.load_labels(inputs.get("labels", ev.LABELS))
     rows, queue, reviewed = [], [], 0
     for it, raw in zip(items, texts):
         pred = parse(raw)
@@ -125,8 +126,16 @@ def cli(name: str, model_path: str) -> None:
     m.update({"reviewed": reviewed, "llm": {"eval_model": llm.stats()}})
     llm.close()
     ev.update_queue("responsibility", name, queue)
-    ev.write_predictions(pred_path, rows)
-    ev.write_metrics(metrics_path, m)
+    ev.write_predictions(outputs["predictions"], rows)
+    return write_metrics(outputs["metrics"], m)
+
+
+@click.command()
+@ev.model_options
+def cli(name: str, model_path: str) -> None:
+    """CValues responsibility accuracy (acc, acc*) of one model."""
+    m = run(stage_params("eval.responsibility", "eval.generation"), {"name": name, "model": model_path},
+            outputs_for(name))
     click.echo(f"responsibility {name}: official avg acc={m['official_avg_acc']:.4f} "
                f"acc*={m['official_avg_acc_star']:.4f}; project parser acc={m['acc']:.4f} acc*={m['acc_star']:.4f} n={m['n']} "
                f"need_check={m['counts']['Need_Check']}", err=True)

@@ -22,13 +22,12 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 import click
 
 from stages import evaluate as ev
-from stages.io import InputError, atomic_open, read_json
-from stages.params import section
+from stages.io import InputError, atomic_open, clear_outputs, read_json, write_metrics
+from stages.params import stage_params
 
 TASK = ev.load_task("safetybench")
 CODES = list(TASK["categories"].values())
@@ -185,15 +184,18 @@ def predict(questions: list[dict], prompts: list[str], mode: str, model_path: st
     raise click.BadParameter(f"eval.safetybench.mode must be logits or generate, got {mode!r}")
 
 
-@click.command()
-@ev.model_options
-def cli(name: str, model_path: str) -> None:
-    """SafetyBench (7 categories) accuracy of one model: official (random fill) and strict scores."""
-    p, generation = section("eval")["safetybench"], section("eval")["generation"]
-    out_dir = Path("data/predictions/safetybench")
-    pred_path, sub_path = out_dir / f"{name}.jsonl", out_dir / f"{name}_submission.json"
-    metrics_path = Path(f"metrics/safetybench/{name}.json")
-    ev.clean(pred_path, sub_path, metrics_path)
+def outputs_for(name: str) -> dict:
+    return {"predictions": f"data/predictions/safetybench/{name}.jsonl",
+            "submission": f"data/predictions/safetybench/{name}_submission.json",
+            "metrics": f"metrics/safetybench/{name}.json"}
+
+
+def run(params: dict, inputs: dict, outputs: dict) -> dict:
+    """params {"eval": {"safetybench", "generation"}} (test, answers, dev: paths in eval.safetybench); inputs
+    {"name": the model's name, "model": its directory} -> the metrics (also in outputs["metrics"])."""
+    p, generation, name, model_path = (params["eval"]["safetybench"], params["eval"]["generation"], inputs["name"],
+                                       inputs["model"])
+    clear_outputs(outputs)
 
     lang, shots, mode = p.get("lang", "zh"), int(p.get("shots", 0)), p.get("mode", "logits")
     if lang not in TASK["templates"] or shots not in (0, 5):
@@ -222,10 +224,19 @@ def cli(name: str, model_path: str) -> None:
     if llm is not None:
         metrics["llm"] = {"eval_model": llm.stats()}
         llm.close()
-    ev.write_predictions(pred_path, rows)
-    with atomic_open(sub_path) as f:
+    ev.write_predictions(outputs["predictions"], rows)
+    with atomic_open(outputs["submission"]) as f:
         f.write(sub_text)
-    ev.write_metrics(metrics_path, metrics)
+    return write_metrics(outputs["metrics"], metrics)
+
+
+@click.command()
+@ev.model_options
+def cli(name: str, model_path: str) -> None:
+    """SafetyBench (7 categories) accuracy of one model: official (random fill) and strict scores."""
+    metrics = run(stage_params("eval.safetybench", "eval.generation"), {"name": name, "model": model_path},
+                  outputs_for(name))
+    mode, shots = metrics["mode"], metrics["shots"]
     click.echo(f"safetybench {name}: Avg={metrics['Avg']:.4f} (strict {metrics['strict_Avg']:.4f}, "
                f"{metrics['extraction_failures']} extraction failures) n={metrics['n']} mode={mode} shots={shots}",
                err=True)

@@ -12,7 +12,6 @@ import fcntl
 import hashlib
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -20,7 +19,7 @@ import click
 import numpy as np
 import yaml
 
-from stages.io import InputError, atomic_open, iter_records, read_jsonl, require, write_json, write_jsonl
+from stages.io import InputError, atomic_open, iter_records, require, write_jsonl
 
 TASKS_DIR = Path(__file__).with_name("eval_tasks")
 QUEUE = Path("data/review/queue")  # one file per (eval, model): a declared out of that stage
@@ -109,13 +108,6 @@ def rate_stderr(flags: list[bool]) -> tuple[float, float]:
     return p, math.sqrt(p * (1 - p) / n)
 
 
-def clean(*paths) -> None:
-    """Delete a stage's declared outputs at its start (no stale output survives a failure)."""
-    for p in paths:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(p)
-
-
 def validate_predictions(rows: list[dict], source: str) -> None:
     """Check rows against the `predictions` schema (its Great Expectations suite)."""
     from stages.schemas import validate_rows
@@ -126,10 +118,6 @@ def validate_predictions(rows: list[dict], source: str) -> None:
 def write_predictions(path, rows: list[dict]) -> None:
     validate_predictions(rows, str(path))
     write_jsonl(path, rows)
-
-
-def write_metrics(path, metrics: dict) -> None:
-    write_json(path, metrics)
 
 
 # ---- human review: queue of undecided rows, labels that override the automatic verdict ----

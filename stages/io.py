@@ -1,4 +1,5 @@
-"""File helpers shared by all stages: atomic writes and line-precise JSON/JSONL reading."""
+"""File helpers shared by all stages: atomic writes, line-precise JSON/JSONL reading, and the two every
+stage's `run(params, inputs, outputs)` uses: `clear_outputs` at its start and `write_metrics` at its end."""
 from __future__ import annotations
 
 import contextlib
@@ -98,6 +99,23 @@ def write_json(path, obj: Any, indent: int | None = 2) -> None:
     with atomic_open(path) as f:
         json.dump(obj, f, ensure_ascii=False, indent=indent)
         f.write("\n")
+
+
+def clear_outputs(outputs) -> None:
+    """Delete a stage's declared outputs (files or folders: the values of a dict, or paths) at its start,
+    so no stale output survives a failed run."""
+    for p in (outputs.values() if isinstance(outputs, dict) else outputs):
+        p = Path(p)
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def write_metrics(path, metrics: dict) -> dict:
+    """Write a stage's metrics JSON (atomically, indent 2) and return them."""
+    write_json(path, metrics)
+    return metrics
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")

@@ -19,27 +19,19 @@ from pathlib import Path
 
 import click
 
-import re
-
 from stages.evaluate import load_task
-from stages.io import InputError, iter_records, require, write_json
-from stages.llm.roles import get_llm
-from stages.prompts import render
+from stages.io import InputError, clear_outputs, iter_records, require, write_metrics
+from stages.llm.roles import role_llm
+from stages.params import stage_params
+from stages.tasks.eval_judge import EvalJudge
 from stages.stats import cohen_kappa
 
-DATA = "data/sample/project/judge_calibration.jsonl"
-METRICS = Path("metrics/judge_calibration.json")
-PREDICTIONS = Path("data/predictions/newsafety")
+INPUTS = {"calibration": "data/sample/project/judge_calibration.jsonl", "predictions": "data/predictions/newsafety"}
+OUTPUTS = {"metrics": "metrics/judge_calibration.json"}
 VERDICTS = ("safe", "unsafe")
 TASK = load_task("newsafety")  # the judge template and verdict patterns eval_newsafety uses
-TEMPLATE = Path(__file__).resolve().parents[1] / TASK["judge_template"]
-PATTERNS = {k: [re.compile(p, re.I) for p in pats] for k, pats in TASK["verdicts"].items()}
-
-
-def verdict(judge_output: str | None) -> str:
-    """safe / unsafe / uncertain from the judge's raw output, as eval_newsafety reads it."""
-    text = judge_output or ""
-    return next((kind for kind, pats in PATTERNS.items() if any(p.search(text) for p in pats)), "uncertain")
+JUDGE = EvalJudge(Path(__file__).resolve().parents[1] / TASK["judge_template"], TASK["verdicts"])
+verdict = JUDGE.parse  # safe / unsafe / uncertain from the judge's raw output, as eval_newsafety reads it
 
 
 def load_items(path) -> list[dict]:
@@ -64,8 +56,8 @@ def agreement(gold: list[str], pred: list[str]) -> dict:
 
 
 def judge(items: list[dict], llm) -> list[str]:
-    convs = [render(TEMPLATE, untrusted={"PROMPT": it["prompt"], "RESPONSE": it["response"]}) for it in items]
-    return [verdict(o[0].text) for o in llm.chat(convs, task=TASK["judge_task"])]
+    convs = [JUDGE.render(it["prompt"], it["response"]) for it in items]
+    return [verdict(o[0].text) for o in llm.chat(convs, task=JUDGE)]
 
 
 def calibrate(items: list[dict], preds: list[str]) -> dict:
@@ -83,7 +75,7 @@ def calibrate(items: list[dict], preds: list[str]) -> dict:
     return out
 
 
-def review_agreement(pred_dir=PREDICTIONS) -> dict:
+def review_agreement(pred_dir=INPUTS["predictions"]) -> dict:
     """The judge's verdict vs the human label on every reviewed New-Safety prediction."""
     gold, pred = [], []
     for path in sorted(Path(pred_dir).glob("*.jsonl")) if Path(pred_dir).is_dir() else []:
@@ -94,18 +86,23 @@ def review_agreement(pred_dir=PREDICTIONS) -> dict:
     return agreement(gold, pred)
 
 
-@click.command()
-@click.option("--data", "data_path", default=DATA, show_default=True, help="Calibration set (JSONL).")
-def cli(data_path: str) -> None:
-    """Accuracy and Cohen's kappa of the eval judge on the calibration set and on human review labels."""
-    METRICS.unlink(missing_ok=True)
-    items = load_items(data_path)
-    llm = get_llm("eval_judge", stage="judge_calibration")
+def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
+    """params {"roles": {"eval_judge"}} -> the metrics (also in outputs["metrics"])."""
+    clear_outputs(outputs)
+    items = load_items(inputs["calibration"])
+    llm = role_llm(params, "eval_judge", stage="judge_calibration")
     preds = judge(items, llm)
     m = {"judge": f"{llm.backend.name}:{llm.backend.model}", "calibration": calibrate(items, preds),
-         "review": review_agreement(), "llm": {"eval_judge": llm.stats()}}
+         "review": review_agreement(inputs["predictions"]), "llm": {"eval_judge": llm.stats()}}
     llm.close()
-    write_json(METRICS, m)
+    return write_metrics(outputs["metrics"], m)
+
+
+@click.command()
+@click.option("--data", "data_path", default=INPUTS["calibration"], show_default=True, help="Calibration set (JSONL).")
+def cli(data_path: str) -> None:
+    """Accuracy and Cohen's kappa of the eval judge on the calibration set and on human review labels."""
+    m = run(stage_params("roles.eval_judge"), dict(INPUTS, calibration=data_path))
     c, r = m["calibration"], m["review"]
     click.echo(f"judge_calibration: accuracy={c['accuracy']:.3f} kappa={c['kappa']:.3f} n={c['n']} "
                f"(uncertain {c['uncertain']}); review labels n={r['n']}", err=True)

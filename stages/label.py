@@ -29,27 +29,23 @@ import csv
 import itertools
 import json
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import click
 from tqdm import tqdm
 
 from stages import taxonomy
-from stages.io import atomic_open, atomic_path, check_error_budget, read_jsonl, write_json
-from stages.params import section
-from stages.parsing import parse_labels
-from stages.prompts import load_template, render
+from stages.io import atomic_open, atomic_path, check_error_budget, clear_outputs, read_jsonl, write_metrics
+from stages.llm.roles import role_llm
+from stages.params import stage_params
 from stages.schemas import validate_file
 from stages import agreement
 from stages.labeler import Labeler
+from stages.tasks.label import Label, parse_labels
 
-INPUT = "data/collect/safety.jsonl"
-OUTPUT = "data/label/labeled.jsonl"
-METRICS = "metrics/label.json"
-PLOT_CATEGORIES = "metrics/plots/label_categories.csv"
-PLOT_LABELS = "metrics/plots/label_top_labels.csv"
-PLOT_CONFUSION = "metrics/plots/label_confusion.csv"
-FIGURE_CONFUSION = "metrics/plots/label_confusion.png"
+INPUTS = {"collected": "data/collect/safety.jsonl"}
+OUTPUTS = {"labeled": "data/label/labeled.jsonl", "metrics": "metrics/label.json",
+           "plot_categories": "metrics/plots/label_categories.csv", "plot_labels": "metrics/plots/label_top_labels.csv",
+           "plot_confusion": "metrics/plots/label_confusion.csv", "figure_confusion": "metrics/plots/label_confusion.png"}
 CHUNK = 512  # records per model call batch (output is streamed chunk by chunk)
 
 
@@ -120,23 +116,20 @@ def _write_csv(path: str, header: list[str], rows) -> None:
         w.writerows(rows)
 
 
-def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, metrics: str = METRICS,
-        plot_categories: str = PLOT_CATEGORIES, plot_labels: str = PLOT_LABELS, plot_confusion: str = PLOT_CONFUSION,
-        figure_confusion: str = FIGURE_CONFUSION) -> dict:
-    from stages.llm import get_llm
-
-    for p in (out, metrics, plot_categories, plot_labels, plot_confusion, figure_confusion):
-        Path(p).unlink(missing_ok=True)
-    params = section("label", params_path)
-    template = load_template(params.get("prompt", "prompts/label.txt"))
-    top_k = int(params.get("top_k_labels", 20))
-    max_error_rate = float(params.get("max_error_rate", 0.05))
+def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
+    """params {"label": ..., "roles": {"labeler": ...}} -> the metrics (also written to outputs["metrics"])."""
+    clear_outputs(outputs)
+    inp, out = inputs["collected"], outputs["labeled"]
+    p = params["label"]
+    task = Label(p.get("prompt", "prompts/label.txt"))
+    top_k = int(p.get("top_k_labels", 20))
+    max_error_rate = float(p.get("max_error_rate", 0.05))
     validate_file(inp, "collected")
     total = sum(1 for _ in read_jsonl(inp))
 
-    llm = get_llm("labeler", stage="label", params_path=params_path)
+    llm = role_llm(params, "labeler", stage="label")
     labeler = llm.backend.model
-    lab = Labeler(llm, params, template)
+    lab = Labeler(llm, p, task)
     m = _Metrics()
     rows = read_jsonl(inp)
     with atomic_path(out) as tmp:
@@ -156,21 +149,21 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
     report["error_rate"] = round(error_rate, 4)
     report["mode"] = lab.how
     report["llm"] = {"labeler": llm.stats()}
-    write_json(metrics, report)
+    write_metrics(outputs["metrics"], report)
     cats = report["all"]["categories"]
-    _write_csv(plot_categories, ["category", "count"], [(c, cats[c]) for c in taxonomy.ALL_LABELS])
-    _write_csv(plot_labels, ["label", "count"], report["all"]["top_labels"].items())
+    _write_csv(outputs["plot_categories"], ["category", "count"], [(c, cats[c]) for c in taxonomy.ALL_LABELS])
+    _write_csv(outputs["plot_labels"], ["label", "count"], report["all"]["top_labels"].items())
     pairs = m.agree["*"].pairs
-    _write_csv(plot_confusion, ["native", "labeler"], agreement.confusion_rows(pairs))
+    _write_csv(outputs["plot_confusion"], ["native", "labeler"], agreement.confusion_rows(pairs))
     a = report["all"]["agreement"]
-    agreement.plot_confusion(pairs, figure_confusion, f"{labeler} ({lab.how}): kappa {a.get('kappa')}, "
+    agreement.plot_confusion(pairs, outputs["figure_confusion"], f"{labeler} ({lab.how}): kappa {a.get('kappa')}, "
                              f"precision {a.get('precision')}, recall {a.get('recall')}, n {a['n']}")
     return report
 
 
 @click.command(help=__doc__)
 def cli():
-    report = run()
+    report = run(stage_params("label", "roles.labeler"))
     a = report["all"]
     click.echo(f"label: {a['n']} prompts, {a['parse_errors']} parse errors, "
-               f"{a['unmatched_labels']} labels outside the taxonomy -> {OUTPUT}", err=True)
+               f"{a['unmatched_labels']} labels outside the taxonomy -> {OUTPUTS['labeled']}", err=True)

@@ -1,7 +1,7 @@
 """The label stage's two labeler modes (params `label.mode`), both returning valid taxonomy labels or a flag.
 
 free   (the paper's prompt, prompts/label.txt): the labeler writes free-form intent labels; the label stage
-       splits them (parsing.parse_labels) and normalises each through the synonym table. For capable models.
+       splits them (tasks.label.parse_labels) and normalises each through the synonym table. For capable models.
 closed the model chooses among the 14 category names (taxonomy.yaml `en` names, or `zh` ones, `names:`
        en | zh | auto = the prompt's language). Works with any model:
        - a backend with token log-likelihoods (hf; LLM.loglik) ranks the names: score(name) =
@@ -16,7 +16,8 @@ closed the model chooses among the 14 category names (taxonomy.yaml `en` names, 
          (checked; else `full` is used).
          Which backends rank is `loglik` (see `_use_loglik`).
        - otherwise (openai by default, rules) the model answers prompts/label_closed.txt, which lists the names;
-         only names or codes of the taxonomy are kept from the answer (anything else is a parse error).
+         only names or codes of the taxonomy are kept from the answer (tasks.label.closed_answer;
+         anything else is a parse error).
 Each result is (raw, error, scores): `raw` the labels as text (names joined by ", " in closed mode), `error`
 the generation error or None, `scores` {code: probability} (closed log-likelihood mode) or None.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 import math
 
 from stages import taxonomy
-from stages.prompts import load_template, render
+from stages.tasks.label import Label
 
 MODES = ("free", "closed")
 CONTEXT = "Instruction: {prompt}\n{listed}The safety risk category of this instruction is:"
@@ -33,7 +34,7 @@ CONTEXT_ZH = "指令：{prompt}\n{listed}这条指令的安全风险类别是：
 
 
 class Labeler:
-    def __init__(self, llm, params: dict, template: list[dict] | None = None):
+    def __init__(self, llm, params: dict, task: Label | None = None):
         self.llm, self.mode = llm, params.get("mode", "free")
         if self.mode not in MODES:
             raise ValueError(f"label.mode must be one of {MODES}, got {self.mode!r}")
@@ -46,8 +47,8 @@ class Labeler:
         self.batch_calibrate = bool(params.get("batch_calibrate", False))
         self.max_chars = int(params.get("max_chars", 1000))
         self.list_names = bool(params.get("list_names", False))  # the 14 names also in the scored text
-        self.template = template or load_template(params.get("prompt", "prompts/label.txt"))
-        self.closed_template = load_template(params.get("closed_prompt", "prompts/label_closed.txt"))
+        self.task = task or Label(params.get("prompt", "prompts/label.txt"))
+        self.closed_task = Label(params.get("closed_prompt", "prompts/label_closed.txt"), closed=True)
         self.use_loglik = self.mode == "closed" and _use_loglik(llm, params.get("loglik", "auto"))
         self.scoring = params.get("scoring", "full")
         if self.scoring not in ("full", "first_token"):
@@ -65,14 +66,11 @@ class Labeler:
     def label(self, rows: list[dict]) -> list[tuple[str | None, str | None, dict | None]]:
         if self.use_loglik:
             return self._rank(rows)
-        template = self.template if self.mode == "free" else self.closed_template
-        names = ", ".join(taxonomy.CATEGORIES[c]["en"] for c in taxonomy.CODES)
-        convs = [render(template, untrusted={"PROMPT": r["prompt"]}, trusted={"NAMES": names}) for r in rows]
+        task = self.task if self.mode == "free" else self.closed_task
         out = []
-        for comps in self.llm.chat(convs, task="label", n=1):
+        for comps in self.llm.chat([task.render(r["prompt"]) for r in rows], task=task, n=1):
             c = comps[0]
-            raw = c.text if self.mode == "free" or c.error is not None else closed_answer(c.text)
-            out.append((raw, c.error, None))
+            out.append((c.text if c.error is not None else task.raw(c.text), c.error, None))
         return out
 
     # ---- closed set by log-likelihood ----
@@ -164,29 +162,6 @@ def softmax(xs: list[float]) -> list[float]:
     exp = [math.exp(x - top) for x in xs]
     total = sum(exp)
     return [e / total for e in exp]
-
-
-def closed_answer(text: str | None) -> str:
-    """The taxonomy names in a closed-set answer, as 'Name, Name' ('' when there is none: a parse error)."""
-    from stages.parsing import parse_labels
-
-    labels, _ = parse_labels(text)
-    codes = []
-    for label in labels:
-        code = taxonomy.normalize_label(label)
-        key = label.strip().upper()
-        code = key if key in taxonomy.CODES else code if _is_name(label, code) else None
-        if code and code not in codes:
-            codes.append(code)
-    return ", ".join(taxonomy.CATEGORIES[c]["en"] for c in codes)
-
-
-def _is_name(label: str, code: str | None) -> bool:
-    """The label is the category's name (en or zh), not just a text that happens to contain a synonym."""
-    if code is None:
-        return False
-    k = taxonomy._key(label)
-    return k in (taxonomy._key(taxonomy.CATEGORIES[code]["en"]), taxonomy._key(taxonomy.CATEGORIES[code]["zh"]))
 
 
 def _use_loglik(llm, setting) -> bool:

@@ -561,28 +561,3 @@ def _records(path, fmt, source, kind, max_prompt_chars, lang, stats, category, c
                "lang": lang or detect_lang(prompt), "kind": kind, "prompt": prompt,
                "response": _blank_none(response), "native_category": native_cat, "native_codes": codes,
                "attack_method": method, "meta": meta}
-
-
-def _loader(fmt: str):
-    def fn(path, source: str | None = None, **kw) -> Iterator[dict]:
-        return load(path, fmt, source=source or fmt, **kw)
-
-    fn.__name__ = f"load_{fmt}"
-    fn.__doc__ = f"{READERS[fmt].__doc__}\nStreams `collected` records; options as in `load`."
-    return fn
-
-
-load_safety_prompts = _loader("safety_prompts")
-load_safetybench_test = _loader("safetybench_test")
-load_safetybench_dev = _loader("safetybench_dev")
-load_cvalues_comparison = _loader("cvalues_comparison")
-load_cvalues_mc = _loader("cvalues_mc")
-load_cvalues_responsibility = _loader("cvalues_responsibility")
-load_seval = _loader("seval")
-load_mseed = _loader("mseed")
-load_newsafety = _loader("newsafety")
-
-
-load_mseed_eval = _loader("mseed_eval")
-load_alpaca = _loader("alpaca")
-load_sharegpt = _loader("sharegpt")

@@ -38,6 +38,29 @@ def section(name: str, path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     return params[name]
 
 
+class Params(dict):
+    """The params a stage's `run` gets: {section: value} (dotted keys nested as in params.yaml); `.file`
+    is the file they came from (named in errors)."""
+
+    file: str = PARAMS_FILE
+
+
+def stage_params(*keys: str, path: str | Path = PARAMS_FILE) -> Params:
+    """The params.yaml entries `keys` (e.g. "label", "roles.labeler", "eval.newsafety") of one stage,
+    nested as in the file: a missing one is a KeyError naming it."""
+    params = load_params(path)
+    out = Params()
+    out.file = str(path)
+    for key in keys:
+        src, dst, parts = params, out, key.split(".")
+        for i, part in enumerate(parts):
+            if not isinstance(src, dict) or part not in src:
+                raise KeyError(f"{path}: missing '{'.'.join(parts[:i + 1])}'")
+            src = src[part]
+            dst = dst.setdefault(part, src if i == len(parts) - 1 else {})
+    return out
+
+
 def role(name: str, path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     roles = load_params(path).get("roles", {})
     if name not in roles:

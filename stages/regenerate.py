@@ -31,7 +31,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
-from pathlib import Path
 
 import click
 from tqdm import tqdm
@@ -39,31 +38,19 @@ from tqdm import tqdm
 import hashlib
 from collections import defaultdict
 
-from stages.io import InputError, atomic_path, check_error_budget, read_jsonl, write_json
-from stages.llm.rules import gibberish
-from stages.text import ngrams, tokens
-from stages.params import section
-from stages.parsing import parse_analysis_answer
-from stages.prompts import load_template, render
+from stages.io import InputError, atomic_path, check_error_budget, clear_outputs, read_jsonl, write_metrics
+from stages.llm.roles import role_llm
+from stages.params import stage_params
 from stages.schemas import validate_file
+from stages.tasks.regenerate import TAGS, Regenerate, RegenerateAnswer
 
-INPUT = "data/augment/prompts.jsonl"
-OUTPUT = "data/regenerate/candidates.jsonl"
-METRICS = "metrics/regenerate.json"
+INPUTS = {"prompts": "data/augment/prompts.jsonl"}
+OUTPUTS = {"candidates": "data/regenerate/candidates.jsonl", "metrics": "metrics/regenerate.json"}
 CHUNK = 256
-TAGS = {"zh": ("分析：", "回答："), "en": ("Analysis:", "Answer:")}
-LANG_NAME = {"zh": "Chinese (简体中文)", "en": "English"}
 MODES = ("cot", "answer")
 EXEMPLAR_CHARS = 300          # longer references are not used as few-shot exemplars
 EXEMPLARS_PER_GROUP = 64      # pool kept per (language, category)
-ECHO_NGRAM = 8                # a reply sharing a run of this many prompt tokens repeats the prompt
-
-
-def conversation(template, row: dict) -> list[dict]:
-    lang = row["lang"] if row.get("lang") in TAGS else "en"
-    analysis_tag, answer_tag = TAGS[lang]
-    return render(template, untrusted={"PROMPT": row["prompt"]},
-                  trusted={"language": LANG_NAME[lang], "analysis_tag": analysis_tag, "answer_tag": answer_tag})
+COT = Regenerate()
 
 
 def exemplar_pool(rows) -> dict[tuple[str, str], list[dict]]:
@@ -90,26 +77,10 @@ def pick_exemplars(row: dict, pool: dict, k: int) -> list[dict]:
     return (same + other)[:k]
 
 
-def answer_conversation(template, row: dict, exemplars: list[dict]) -> list[dict]:
-    """System instruction, exemplar turns, then the prompt as the user turn (answer mode)."""
-    lang = row["lang"] if row.get("lang") in TAGS else "en"
-    system = render(template, trusted={"language": LANG_NAME[lang]})
-    turns = [m for e in exemplars for m in ({"role": "user", "content": e["prompt"]},
-                                            {"role": "assistant", "content": e["response"]})]
-    return system + turns + [{"role": "user", "content": row["prompt"]}]
-
-
-def parse_answer(text: str, prompt: str = "") -> tuple[str | None, str | None, bool]:
-    """(analysis, response, parse_error) of an answer-mode reply; degenerate or echoing replies are errors."""
-    analysis, answer, perr = parse_analysis_answer(text)
-    if perr:
-        analysis, answer = None, (text or "").strip()
-    echo = len(tokens(prompt)) >= ECHO_NGRAM and bool(ngrams(prompt, ECHO_NGRAM) & ngrams(answer or "", ECHO_NGRAM))
-    return analysis, answer, not answer or gibberish(answer) or echo
-
-
-def candidates(row: dict, completions: list, model: str, keep_analysis: bool, mode: str = "cot") -> list[dict]:
-    """Candidate rows for one prompt: original, original_negative (when present), regenerated."""
+def candidates(row: dict, completions: list, model: str, keep_analysis: bool, task: Regenerate | None = None) -> list[dict]:
+    """Candidate rows for one prompt: original, original_negative (when present), regenerated (parsed by `task`,
+    default the cot task)."""
+    task = task or COT
     base = {"id": row["id"], "source": row["source"], "category": row["category"], "lang": row["lang"],
             "prompt": row["prompt"], "origin": row.get("origin", "original"), "parent_id": row.get("parent_id")}
     out = []
@@ -129,49 +100,47 @@ def candidates(row: dict, completions: list, model: str, keep_analysis: bool, mo
         if c.error is not None or c.text is None:
             add("regenerated", None, response_model=model, gen_error=c.error or "no text")
             continue
-        if mode == "answer":
-            analysis, response, perr = parse_answer(c.text, row["prompt"])
-            add("regenerated", response, analysis, model, c.text, None, perr)
+        analysis, answer, perr = task.parse(c.text, row["prompt"])
+        if isinstance(task, RegenerateAnswer):
+            add("regenerated", answer, analysis, model, c.text, None, perr)
             continue
-        analysis, answer, perr = parse_analysis_answer(c.text)
         response = answer if not (keep_analysis and analysis and not perr) else f"{tags[0]} {analysis}\n{tags[1]} {answer}"
         add("regenerated", response, analysis, model, c.text, None, perr)
     return out
 
 
-def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, metrics: str = METRICS) -> dict:
-    from stages.llm import get_llm
-
-    for path in (out, metrics):
-        Path(path).unlink(missing_ok=True)
-    p = section("regenerate", params_path)
+def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
+    """params {"regenerate": ..., "roles": {"safety_model": ...}} -> the metrics (also in outputs["metrics"])."""
+    clear_outputs(outputs)
+    inp, out, params_file = inputs["prompts"], outputs["candidates"], getattr(params, "file", "params.yaml")
+    p = params["regenerate"]
     keep_analysis = bool(p.get("keep_analysis", False))
     max_error_rate = float(p.get("max_error_rate", 0.05))
     mode, k = p.get("mode") or "cot", int(p.get("few_shot_k") or 0)
     if mode not in MODES:
-        raise InputError(params_path, f"regenerate.mode must be one of {', '.join(MODES)}, got {mode!r}", field="mode")
+        raise InputError(params_file, f"regenerate.mode must be one of {', '.join(MODES)}, got {mode!r}", field="mode")
     if mode == "answer" and keep_analysis:
-        raise InputError(params_path, "mode answer has no analysis to keep: set keep_analysis false or mode cot",
+        raise InputError(params_file, "mode answer has no analysis to keep: set keep_analysis false or mode cot",
                          field="keep_analysis")
-    template = load_template(p.get("answer_prompt", "prompts/regenerate_answer.txt") if mode == "answer"
-                             else p.get("prompt", "prompts/regenerate.txt"))
+    task = (RegenerateAnswer(p.get("answer_prompt", "prompts/regenerate_answer.txt")) if mode == "answer"
+            else Regenerate(p.get("prompt", "prompts/regenerate.txt")))
     validate_file(inp, "augmented")
     total = sum(1 for _ in read_jsonl(inp))
     pool = exemplar_pool(read_jsonl(inp)) if mode == "answer" and k > 0 else {}
 
     def conv(r):
-        return answer_conversation(template, r, pick_exemplars(r, pool, k)) if mode == "answer" else conversation(template, r)
+        return task.render(r["prompt"], r.get("lang"), pick_exemplars(r, pool, k) if mode == "answer" else ())
 
-    llm = get_llm("safety_model", stage="regenerate", params_path=params_path)
+    llm = role_llm(params, "safety_model", stage="regenerate")
     model = llm.backend.model
     types, calls, errors, parse_errors, prompts = Counter(), 0, 0, 0, 0
     rows = read_jsonl(inp)
     with atomic_path(out) as tmp:
         with open(tmp, "w", encoding="utf-8") as f, tqdm(total=total, desc="regenerate", unit="prompt") as bar:
             while chunk := list(itertools.islice(rows, CHUNK)):
-                results = llm.chat([conv(r) for r in chunk], task="regenerate")
+                results = llm.chat([conv(r) for r in chunk], task=task)
                 for row, comps in zip(chunk, results):
-                    cands = candidates(row, comps, model, keep_analysis, mode)
+                    cands = candidates(row, comps, model, keep_analysis, task)
                     prompts += 1
                     for c in cands:
                         types[c["candidate_type"]] += 1
@@ -191,12 +160,11 @@ def run(params_path: str = "params.yaml", inp: str = INPUT, out: str = OUTPUT, m
               "parse_error_rate": round(parse_errors / max(1, calls - errors), 4),
               "keep_analysis": keep_analysis, "mode": mode, "few_shot_k": k if mode == "answer" else 0,
               "llm": {"safety_model": llm.stats()}}
-    write_json(metrics, report)
-    return report
+    return write_metrics(outputs["metrics"], report)
 
 
 @click.command(help=__doc__)
 def cli():
-    r = run()
+    r = run(stage_params("regenerate", "roles.safety_model"))
     click.echo(f"regenerate: {r['prompts']} prompts -> {r['candidates']} candidates "
-               f"({r['gen_errors']} generation errors, {r['parse_errors']} unparsed) -> {OUTPUT}", err=True)
+               f"({r['gen_errors']} generation errors, {r['parse_errors']} unparsed) -> {OUTPUTS['candidates']}", err=True)

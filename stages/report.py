@@ -14,7 +14,6 @@ Also (stages/report_sections.py): the paired base-vs-model comparison from data/
 from __future__ import annotations
 
 import csv
-import math
 import os
 import shutil
 import tempfile
@@ -23,14 +22,12 @@ from pathlib import Path
 import click
 
 from stages import report_sections, stats, taxonomy
-from stages.io import InputError, atomic_open, read_json, write_json
-from stages.params import load_params, section
+from stages.report_figures import SAFETYBENCH_COLS, get, is_num, make_figures, write_plot_csvs
+from stages.io import InputError, atomic_open, clear_outputs, read_json, write_metrics
+from stages.params import load_params, stage_params
 
 EVALS = ["safetybench", "newsafety", "responsibility", "general", "overrefusal"]
 SINGLE = ["train", "label"]
-# Table 5-1 column order of the paper (header, key in metrics/safetybench/<model>.json).
-SAFETYBENCH_COLS = [("Avg", "Avg"), ("EM", "EM"), ("IA", "IA"), ("MH", "MH"), ("OFF", "OFF"),
-                    ("PH", "PH"), ("PP", "PP"), ("UB", "UB")]
 # Table 5-2 rows: the official CValues parsers (keys <parser>_acc in metrics/responsibility/<model>.json).
 CVALUES_PARSERS = ["chatgpt", "chatglm", "moss", "ziya", "chinese_alpaca"]
 GENERAL_TASKS = [("gsm8k", "gsm8k"), ("mmlu", "mmlu"), ("cmmlu", "cmmlu"), ("ceval", "ceval"), ("HumanEval", "humaneval")]
@@ -81,10 +78,6 @@ def read_plot_csv(path: Path, x: str, y: str) -> list[tuple[str, float]]:
 
 
 # ----------------------------------------------------------------------------------------------- numbers
-def is_num(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def flatten(obj, prefix: str = "") -> dict[str, float]:
     """Numeric leaves of a metrics dict as dotted keys; LLM call statistics (`llm`) are left out."""
     out = {}
@@ -126,14 +119,6 @@ def pct(v) -> str:
 
 def gain(a, b, scale=100.0) -> str:
     return "–" if a is None or b is None else f"{scale * (b - a):+.1f}"
-
-
-def get(d, *path):
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
-            return None
-        d = d[p]
-    return d if is_num(d) else None
 
 
 def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -245,99 +230,6 @@ def fmt(v) -> str:
     return str(v) if isinstance(v, int) else f"{v:.4g}"
 
 
-# ----------------------------------------------------------------------------------------------- figures
-def make_figures(fig_dir: Path, evals, plots, models: list[str]) -> list[str]:
-    """Write the PNGs that have data into fig_dir; returns their names."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    made = []
-    width = 0.8 / len(models)
-
-    def bars(ax, labels, series, errs=None):
-        for i, m in enumerate(models):
-            xs = [j + (i - (len(models) - 1) / 2) * width for j in range(len(labels))]
-            vals = [v if v is not None else 0.0 for v in series[m]]
-            kw = {}
-            if errs is not None:
-                lo = [max(0.0, v - e[0]) if e[0] is not None else 0.0 for v, e in zip(vals, errs[m])]
-                hi = [max(0.0, e[1] - v) if e[1] is not None else 0.0 for v, e in zip(vals, errs[m])]
-                kw = {"yerr": [lo, hi], "capsize": 2}
-            ax.bar(xs, vals, width, label=m, **kw)
-        ax.set_xticks(range(len(labels)))
-        ax.set_xticklabels(labels)
-        ax.legend()
-
-    ns = evals["newsafety"]
-    if any(ns[m] for m in models):
-        codes = taxonomy.CODES
-        series = {m: [get(ns[m], "categories", c, "safe_rate") for c in codes] for m in models}
-        errs = {m: [(get(ns[m], "categories", c, "ci_low"), get(ns[m], "categories", c, "ci_high")) for c in codes]
-                for m in models}
-        fig, ax = plt.subplots(figsize=(11, 4))
-        bars(ax, codes, series, errs)
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("safe rate (95% CI)")
-        ax.set_title("New-Safety benchmark: safe rate per category")
-        made.append(save(fig, fig_dir / "newsafety_categories.png"))
-
-    sb = evals["safetybench"]
-    if any(sb[m] for m in models):
-        fig, ax = plt.subplots(figsize=(8, 3.5))
-        bars(ax, [h for h, _ in SAFETYBENCH_COLS], {m: [get(sb[m], k) for _, k in SAFETYBENCH_COLS] for m in models})
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("accuracy")
-        ax.set_title("SafetyBench")
-        made.append(save(fig, fig_dir / "safetybench.png"))
-
-    if plots["train_loss"]:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        steps = [float(s) for s, _ in plots["train_loss"]]
-        ax.plot(steps, [v for _, v in plots["train_loss"]], marker=".")
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.set_title("SFT training loss")
-        made.append(save(fig, fig_dir / "train_loss.png"))
-
-    if plots["label_categories"]:
-        fig, ax = plt.subplots(figsize=(8, 3.5))
-        cats = [c for c, _ in plots["label_categories"]]
-        ax.bar(range(len(cats)), [v for _, v in plots["label_categories"]])
-        ax.set_xticks(range(len(cats)))
-        ax.set_xticklabels(cats, rotation=45, ha="right")
-        ax.set_ylabel("prompts")
-        ax.set_title("Labeled safety prompts per category")
-        made.append(save(fig, fig_dir / "label_categories.png"))
-    return made
-
-
-def write_plot_csvs(plot_dir: Path, evals, models: list[str]) -> None:
-    """Base vs sft per category as DVC plot data (dvc.yaml `plots:` of the report stage)."""
-    ns, sb = evals["newsafety"], evals["safetybench"]
-    tables = {
-        "newsafety_categories.csv": ("safe_rate", [(c, m, get(ns[m], "categories", c, "safe_rate"))
-                                                   for c in taxonomy.CODES for m in models]),
-        "safetybench_categories.csv": ("accuracy", [(h, m, get(sb[m], k)) for h, k in SAFETYBENCH_COLS for m in models]),
-    }
-    plot_dir.mkdir(parents=True, exist_ok=True)
-    for name, (value, rows) in tables.items():
-        with atomic_open(plot_dir / name) as f:
-            w = csv.writer(f)
-            w.writerow(["category", "model", value])
-            w.writerows(r for r in rows if is_num(r[2]))
-
-
-def save(fig, path: Path) -> str:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return path.name
-
-
 # ----------------------------------------------------------------------------------------------- stage
 def extra_sections(metrics_dir: Path, pred_dir: Path | None, models: list[str], opts: dict) -> tuple[dict, str]:
     """(report.json keys, markdown) of the paired comparison, select funnel and judge calibration."""
@@ -358,19 +250,28 @@ def extra_sections(metrics_dir: Path, pred_dir: Path | None, models: list[str], 
     return keys, "\n".join(lines) + "\n"
 
 
-def run(metrics_dir: Path, out_dir: Path, models: list[str], pred_dir: Path | None = None,
-        opts: dict | None = None) -> dict:
+def outputs_for(out_dir: str | Path = "metrics") -> dict:
+    """report.json, report.md, figures/ and the plots/ folder the report's plot CSVs go to (not cleared: other
+    stages' plots live there too)."""
+    out = Path(out_dir)
+    return {"json": out / "report.json", "md": out / "report.md", "figures": out / "figures", "plots": out / "plots"}
+
+
+def run(params: dict, inputs: dict, outputs: dict) -> dict:
+    """params {"eval": {"models"}, "report"}; inputs {"metrics": the metrics folder, "predictions": the predictions
+    folder (None: no paired comparison)} -> the report (also in outputs["json"])."""
+    models, opts = list(params["eval"]["models"]), params.get("report") or {}
+    metrics_dir, pred_dir = Path(inputs["metrics"]), inputs.get("predictions")
     if len(models) < 1:
-        raise InputError("params.yaml", "eval.models is empty", field="eval.models")
-    report_json, report_md, fig_dir = out_dir / "report.json", out_dir / "report.md", out_dir / "figures"
-    for p in (report_json, report_md):
-        p.unlink(missing_ok=True)
-    shutil.rmtree(fig_dir, ignore_errors=True)
+        raise InputError(getattr(params, "file", "params.yaml"), "eval.models is empty", field="eval.models")
+    report_json, report_md, fig_dir = (Path(outputs[k]) for k in ("json", "md", "figures"))
+    out_dir = fig_dir.parent
+    clear_outputs([report_json, report_md, fig_dir])
 
     evals, single, plots, missing = load_all(metrics_dir, models)
     report = build_report(evals, single, models, missing)
     md = render_md(evals, single, plots, models, missing)
-    extra_keys, extra_md = extra_sections(metrics_dir, pred_dir, models, opts or {})
+    extra_keys, extra_md = extra_sections(metrics_dir, Path(pred_dir) if pred_dir else None, models, opts)
     report.update(extra_keys)
     md += extra_md
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -381,11 +282,10 @@ def run(metrics_dir: Path, out_dir: Path, models: list[str], pred_dir: Path | No
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    write_plot_csvs(out_dir / "plots", evals, models)
+    write_plot_csvs(Path(outputs["plots"]), evals, models)
     with atomic_open(report_md) as f:
         f.write(md)
-    write_json(report_json, report)
-    return report
+    return write_metrics(report_json, report)
 
 
 @click.command("report")
@@ -398,9 +298,9 @@ def run(metrics_dir: Path, out_dir: Path, models: list[str], pred_dir: Path | No
               help="Per-prompt predictions of the eval stages (paired comparison).")
 def cli(metrics_dir: Path, out_dir: Path, params_path: str, predictions_dir: Path):
     """Base vs SFT report (paper Tables 5-1..5-3, Figures 5-2, 5-3) from the metrics files."""
-    models = list(section("eval", params_path)["models"])
-    opts = load_params(params_path).get("report") or {}
-    report = run(metrics_dir, out_dir, models, predictions_dir, opts)
+    params = stage_params("eval.models", path=params_path)
+    params["report"] = load_params(params_path).get("report")  # optional section
+    report = run(params, {"metrics": metrics_dir, "predictions": predictions_dir}, outputs_for(out_dir))
     if report["missing"]:
         click.echo(f"report: {len(report['missing'])} metrics file(s) missing, noted in the report", err=True)
     click.echo(f"report: wrote {out_dir / 'report.md'}, {out_dir / 'report.json'}, {out_dir / 'figures'}/", err=True)

@@ -20,20 +20,19 @@ judge call and a null response_score.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import click
 from tqdm import tqdm
 
-from stages.io import InputError, check_error_budget, iter_records, require, write_json, write_jsonl
-from stages.params import PARAMS_FILE, section
-from stages.parsing import parse_instruction_score, parse_response_scores
-from stages.prompts import load_template, render
+from stages.io import InputError, check_error_budget, clear_outputs, iter_records, require, write_jsonl, write_metrics
+from stages.llm.roles import role_llm
+from stages.params import stage_params
 from stages.schemas import validate_rows
+from stages.tasks.score_instruction import ScoreInstruction
+from stages.tasks.score_response import ScoreResponse
 
-CANDIDATES = "data/regenerate/candidates.jsonl"
-FEATURES = "data/score/features.jsonl"
-METRICS = "metrics/score.json"
+INPUTS = {"candidates": "data/regenerate/candidates.jsonl"}
+OUTPUTS = {"features": "data/score/features.jsonl", "metrics": "metrics/score.json"}
 CHUNK = 256  # conversations per LLM call (progress granularity; the LLM layer batches inside)
 
 
@@ -102,47 +101,44 @@ def _dist(values) -> dict:
     return d
 
 
-def score(candidates=CANDIDATES, out=FEATURES, metrics=METRICS, params_path=PARAMS_FILE) -> dict:
-    from stages.llm import get_llm
-
-    for p in (out, metrics):
-        Path(p).unlink(missing_ok=True)
-    params = section("score", params_path)
-    rows = load_candidates(candidates)
-    resp_tpl = load_template(params.get("response_prompt", "prompts/score_response.txt"))
-    instr_tpl = load_template(params.get("instruction_prompt", "prompts/score_instruction.txt"))
+def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
+    """params {"score": ..., "roles": {"ppl_model": ..., "judge": ...}} -> the metrics (also in outputs["metrics"])."""
+    clear_outputs(outputs)
+    out, p = outputs["features"], params["score"]
+    rows = load_candidates(inputs["candidates"])
+    resp_task = ScoreResponse(p.get("response_prompt", "prompts/score_response.txt"))
+    instr_task = ScoreInstruction(p.get("instruction_prompt", "prompts/score_instruction.txt"))
     prompts = list(dict.fromkeys(r["prompt"] for r in rows))
 
     # (a) perplexity per distinct prompt text
-    ppl_llm = get_llm("ppl_model", stage="score", params_path=params_path)
+    ppl_llm = role_llm(params, "ppl_model", stage="score")
     ppl_of = {}
-    for text, res in zip(prompts, _loglik_all(ppl_llm, prompts, params.get("max_ppl_tokens"))):
+    for text, res in zip(prompts, _loglik_all(ppl_llm, prompts, p.get("max_ppl_tokens"))):
         v = res.get("ppl") if res else None
         ppl_of[text] = float(v) if v is not None and math.isfinite(v) else None
 
     # (c) instruction safety per distinct prompt text
-    judge = get_llm("judge", stage="score", params_path=params_path)
-    convs = [render(instr_tpl, untrusted={"PROMPT": t}) for t in prompts]
+    judge = role_llm(params, "judge", stage="score")
+    convs = [instr_task.render(t) for t in prompts]
     instr_of, judge_errors = {}, {"instruction": 0, "response": 0}
-    for text, comp in zip(prompts, _chat_all(judge, convs, "score_instruction", "score: instruction")):
+    for text, comp in zip(prompts, _chat_all(judge, convs, instr_task, "score: instruction")):
         if comp.error is not None:
             judge_errors["instruction"] += 1
             instr_of[text] = (None, None, False)
             continue
-        value, err = parse_instruction_score(comp.text)
+        value, err = instr_task.parse(comp.text)
         instr_of[text] = (value, comp.text, err is not None)
 
     # (b) pairwise response safety
     pairs, owner = make_pairs(rows)
-    convs = [render(resp_tpl, untrusted={"PROMPT": rows[a]["prompt"], "OUTPUT1": rows[a]["response"],
-                                         "OUTPUT2": rows[b]["response"]}) for a, b in pairs]
+    convs = [resp_task.render(rows[a]["prompt"], rows[a]["response"], rows[b]["response"]) for a, b in pairs]
     pair_res = []
-    for comp in _chat_all(judge, convs, "score_response", "score: responses"):
+    for comp in _chat_all(judge, convs, resp_task, "score: responses"):
         if comp.error is not None:
             judge_errors["response"] += 1
             pair_res.append((None, None, False))
         else:
-            values, err = parse_response_scores(comp.text)
+            values, err = resp_task.parse(comp.text)
             pair_res.append((values, comp.text, err is not None))
 
     feats, resp_errors, instr_errors = [], 0, 0
@@ -159,7 +155,7 @@ def score(candidates=CANDIDATES, out=FEATURES, metrics=METRICS, params_path=PARA
     instr_errors = sum(1 for v in instr_of.values() if v[2])
     calls = len(prompts) + len(pairs)
     error_rate = check_error_budget("score", judge_errors["instruction"] + judge_errors["response"], calls,
-                                    float(params.get("max_error_rate", 0.05)), f"judge calls {judge_errors}",
+                                    float(p.get("max_error_rate", 0.05)), f"judge calls {judge_errors}",
                                     "judge", judge.stats())
 
     validate_rows(feats, "features", str(out))
@@ -176,16 +172,16 @@ def score(candidates=CANDIDATES, out=FEATURES, metrics=METRICS, params_path=PARA
         "judge_errors": judge_errors, "judge_error_rate": round(error_rate, 4),
         "llm": {"ppl_model": ppl_llm.stats(), "judge": judge.stats()},
     }
-    write_json(metrics, m)
-    return m
+    return write_metrics(outputs["metrics"], m)
 
 
 @click.command("score")
-@click.option("--candidates", default=CANDIDATES, show_default=True, help="Input candidates JSONL.")
-@click.option("--out", default=FEATURES, show_default=True, help="Output features JSONL.")
-@click.option("--metrics", default=METRICS, show_default=True, help="Metrics JSON.")
+@click.option("--candidates", default=INPUTS["candidates"], show_default=True, help="Input candidates JSONL.")
+@click.option("--out", default=OUTPUTS["features"], show_default=True, help="Output features JSONL.")
+@click.option("--metrics", default=OUTPUTS["metrics"], show_default=True, help="Metrics JSON.")
 def cli(candidates, out, metrics):
     """Perplexity, pairwise response safety and instruction safety features (paper 3.7)."""
-    m = score(candidates, out, metrics)
+    m = run(stage_params("score", "roles.ppl_model", "roles.judge"), {"candidates": candidates},
+            {"features": out, "metrics": metrics})
     click.echo(f"score: {m['rows']} rows, {m['prompts']} prompts, {m['judge_pairs']} judge pairs, "
                f"{m['parse_errors']['rows_flagged']} rows with parse errors -> {out}", err=True)

@@ -28,16 +28,14 @@ import click
 import duckdb
 import pyarrow as pa
 
-from stages.io import InputError, iter_jsonl, read_json, read_jsonl, write_json
-from stages.params import PARAMS_FILE, load_params
+from stages.io import InputError, clear_outputs, iter_jsonl, read_json, read_jsonl, write_json, write_metrics
+from stages.params import stage_params
 from stages.schemas import validate_file
 
 SQL_DIR = Path(__file__).with_name("sql")
-FEATURES = "data/score/features.jsonl"
-GENERAL = "data/collect/general.jsonl"
-NEWSAFETY = "data/eval/newsafety.jsonl"
-OUT_DIR = "data/select"
-METRICS = "metrics/select.json"
+INPUTS = {"features": "data/score/features.jsonl", "general": "data/collect/general.jsonl",
+          "newsafety": "data/eval/newsafety.jsonl"}
+OUTPUTS = {"select": "data/select", "metrics": "metrics/select.json"}
 PROMPT_FIELDS = ("prompt", "question", "instruction", "query")
 DATASET_INFO = {
     "mseed_sft": {"file_name": "sft.json",
@@ -178,15 +176,13 @@ def _write_outputs(con, out_dir: Path, system: str, clock: _Clock) -> dict:
             "helpful_rows": sum(1 for r in lineage if r["split"] == "helpful"), "pref_pairs": len(pref)}
 
 
-def select(features=FEATURES, general=GENERAL, newsafety=NEWSAFETY, out_dir=OUT_DIR, metrics=METRICS,
-           params_path=PARAMS_FILE) -> dict:
-    out_dir = Path(out_dir)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    Path(metrics).unlink(missing_ok=True)
-    all_params = load_params(params_path)
-    p = dict(all_params["select"])
-    ev = all_params.get("eval", {})
-    eval_paths = {"newsafety": newsafety}
+def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
+    """params {"select": ..., "eval": {the eval sets' paths}} -> the metrics (also in outputs["metrics"])."""
+    clear_outputs(outputs)
+    features, general, out_dir = inputs["features"], inputs["general"], Path(outputs["select"])
+    p = dict(params["select"])
+    ev = params["eval"]
+    eval_paths = {"newsafety": inputs["newsafety"]}
     eval_paths.update(safetybench=ev["safetybench"]["test"], responsibility=ev["responsibility"]["path"],
                       overrefusal=ev["overrefusal"]["path"])  # the keys dvc.yaml lists for select
     eval_sets = {name: eval_prompts(path) for name, path in eval_paths.items() if path}
@@ -235,19 +231,20 @@ def select(features=FEATURES, general=GENERAL, newsafety=NEWSAFETY, out_dir=OUT_
         "llm_calls": 0,
         "seconds": clock.laps,
     }
-    write_json(metrics, m)
-    return m
+    return write_metrics(outputs["metrics"], m)
 
 
 @click.command("select")
-@click.option("--features", default=FEATURES, show_default=True, help="Scored features JSONL.")
-@click.option("--general", default=GENERAL, show_default=True, help="General-instruction pool JSONL.")
-@click.option("--newsafety", default=NEWSAFETY, show_default=True, help="New-Safety evaluation set (decontamination).")
-@click.option("--out-dir", default=OUT_DIR, show_default=True, help="Output folder (LLaMA-Factory datasets).")
-@click.option("--metrics", default=METRICS, show_default=True, help="Metrics JSON.")
+@click.option("--features", default=INPUTS["features"], show_default=True, help="Scored features JSONL.")
+@click.option("--general", default=INPUTS["general"], show_default=True, help="General-instruction pool JSONL.")
+@click.option("--newsafety", default=INPUTS["newsafety"], show_default=True,
+              help="New-Safety evaluation set (decontamination).")
+@click.option("--out-dir", default=OUTPUTS["select"], show_default=True, help="Output folder (LLaMA-Factory datasets).")
+@click.option("--metrics", default=OUTPUTS["metrics"], show_default=True, help="Metrics JSON.")
 def cli(features, general, newsafety, out_dir, metrics):
     """Select SFT and preference data by perplexity and safety scores (paper 3.8), no model calls."""
-    m = select(features, general, newsafety, out_dir, metrics)
+    m = run(stage_params("select", "eval.safetybench.test", "eval.responsibility.path", "eval.overrefusal.path"),
+            {"features": features, "general": general, "newsafety": newsafety}, {"select": out_dir, "metrics": metrics})
     click.echo(f"select: {m['sft_rows']} safety + {m['general_rows']} general + {m['helpful_rows']} helpful SFT rows, {m['pref_pairs']} "
                f"preference pairs, {m['decontam']['contaminated']} contaminated prompts dropped -> {out_dir}",
                err=True)

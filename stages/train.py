@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 import yaml
 
-from stages.io import InputError, StageError, atomic_dir, atomic_open, read_json, read_jsonl, write_json
+from stages.io import InputError, StageError, atomic_dir, atomic_open, clear_outputs, read_json, read_jsonl, write_metrics
 from stages.params import load_yaml
 
 RECIPES = Path(__file__).resolve().parent / "recipes"
@@ -204,33 +204,37 @@ def read_logs(run: Path) -> tuple[dict, list[tuple[int, float]]]:
     return metrics, losses
 
 
-def train(p: dict, model: str, data_dir: str, out: str, metrics_path: str, plot_path: str) -> dict:
-    """Run one training described by params `p`; write out (atomically), metrics and the loss curve."""
-    for path in (metrics_path, plot_path):
-        Path(path).unlink(missing_ok=True)
-    shutil.rmtree(out, ignore_errors=True)
+INPUTS = {"model": "models/base", "data": "data/select"}
+OUTPUTS = {"model": "models/sft", "metrics": "metrics/train.json", "plot": "metrics/plots/train_loss.csv"}
+
+
+def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
+    """params {"train": ...}: one training; writes the model (atomically), the metrics and the loss curve."""
+    p, model, data_dir = params["train"], str(inputs["model"]), str(inputs["data"])
+    out, metrics_path, plot_path = str(outputs["model"]), outputs["metrics"], outputs["plot"]
+    clear_outputs(outputs)
     if not (Path(model) / "config.json").is_file():
         raise InputError(model, "no HF model here (run the base_model stage first)")
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".work", dir=out_path.parent))
     try:
-        run = work / "run"
-        cfg, env = build_config(p, model, data_dir, str(run))
+        run_dir = work / "run"
+        cfg, env = build_config(p, model, data_dir, str(run_dir))
         prepare_dataset(cfg, work)
         start = time.time()
         run_llamafactory(cfg, work / "train_config.yaml", env)
-        metrics, losses = read_logs(run)
+        metrics, losses = read_logs(run_dir)
         if not losses:
-            raise StageError(f"training logged no loss ({run}/trainer_log.jsonl)")
+            raise StageError(f"training logged no loss ({run_dir}/trainer_log.jsonl)")
         with atomic_dir(out) as tmp:
             if cfg["finetuning_type"] == "lora":
-                merge_lora(model, run, tmp)
+                merge_lora(model, run_dir, tmp)
                 for name in LOG_FILES:
-                    if (run / name).is_file():
-                        shutil.copy2(run / name, tmp / name)
+                    if (run_dir / name).is_file():
+                        shutil.copy2(run_dir / name, tmp / name)
             else:
-                for item in run.iterdir():
+                for item in run_dir.iterdir():
                     if not item.name.startswith("checkpoint-"):
                         os.replace(item, tmp / item.name)
             for name in TOKENIZER_FILES:  # the base tokenizer + chat template, exactly as evaluated
@@ -239,7 +243,7 @@ def train(p: dict, model: str, data_dir: str, out: str, metrics_path: str, plot_
             shutil.copy2(work / "train_config.yaml", tmp / "train_config.yaml")  # exactly what LLaMA-Factory got
         metrics.update(wall_s=round(time.time() - start, 2), stage=cfg["stage"],
                        finetuning_type=cfg["finetuning_type"])
-        write_json(metrics_path, metrics)
+        write_metrics(metrics_path, metrics)
         with atomic_open(plot_path) as f:
             w = csv.writer(f)
             w.writerow(["step", "loss"])
@@ -251,16 +255,17 @@ def train(p: dict, model: str, data_dir: str, out: str, metrics_path: str, plot_
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True, help="Parameter file.")
-@click.option("--model", default="models/base", show_default=True, help="Base model directory.")
-@click.option("--data", "data_dir", default="data/select", show_default=True,
+@click.option("--model", default=INPUTS["model"], show_default=True, help="Base model directory.")
+@click.option("--data", "data_dir", default=INPUTS["data"], show_default=True,
               help="LLaMA-Factory dataset dir (dataset_info.json, sft.json, pref.json).")
-@click.option("--out", default="models/sft", show_default=True, help="Output model directory.")
-@click.option("--metrics", "metrics_path", default="metrics/train.json", show_default=True)
-@click.option("--plot", "plot_path", default="metrics/plots/train_loss.csv", show_default=True)
+@click.option("--out", default=OUTPUTS["model"], show_default=True, help="Output model directory.")
+@click.option("--metrics", "metrics_path", default=OUTPUTS["metrics"], show_default=True)
+@click.option("--plot", "plot_path", default=OUTPUTS["plot"], show_default=True)
 def cli(params_path, model, data_dir, out, metrics_path, plot_path):
     """Fine-tune the base model with LLaMA-Factory (params `train`, recipes in stages/recipes/)."""
-    from stages.params import section
+    from stages.params import stage_params
 
-    m = train(section("train", params_path), model, data_dir, out, metrics_path, plot_path)
+    m = run(stage_params("train", path=params_path), {"model": model, "data": data_dir},
+            {"model": out, "metrics": metrics_path, "plot": plot_path})
     click.echo(f"train: {m['steps']} steps, loss {m['first_loss']:.4f} -> {m['final_loss']:.4f}, "
                f"{m['runtime_s']:.1f}s; wrote {out}", err=True)

@@ -7,8 +7,9 @@ For every stage DVC resolves from dvc.yaml (foreach entries included):
       that module names, e.g. taxonomy.yaml, sql/), is inside one of its deps;
   (c) every params key it reads is covered by its `params:` entry, exists in params.yaml, and a
       literal `.get(key, default)` in the code agrees with params.yaml (one default, in params.yaml).
-What a stage "reads" is found in the source: `section("x")`, `role("x")`, `get_llm("x")` and
-`load_params()` results, followed through names, `["key"]`, `.get("key")`, `or`, `dict()` and
+What a stage "reads" is found in the source: `section("x")`, `role("x")`, `get_llm("x")`,
+`role_llm(params, "x")` and `load_params()` / `stage_params(...)` results, the `params` argument of a
+stage's `run(params, inputs, outputs)`, followed through names, `["key"]`, `.get("key")`, `or`, `dict()` and
 for-loops; a value passed on whole (to a function, a loop over keys excepted) counts as read whole.
 The entry point stages/cli.py and the package marker stages/__init__.py are not counted as code deps.
 `python -m tests.dvc_static` prints the problems; tests/test_dvc_yaml.py fails on any.
@@ -113,7 +114,10 @@ class _Reads(ast.NodeVisitor):
                 return const
             if fname in ("role", "read_role", "get_llm") and const:
                 return f"roles.{const}"
-            if fname == "load_params":
+            arg1 = node.args[1] if len(node.args) > 1 else None
+            if fname == "role_llm" and isinstance(arg1, ast.Constant) and isinstance(arg1.value, str):
+                return f"roles.{arg1.value}"
+            if fname in ("load_params", "stage_params"):
                 return ""
             if fname == "dict" and arg0 is not None and len(node.args) == 1:
                 return self.track(arg0)
@@ -217,7 +221,9 @@ class _Reads(ast.NodeVisitor):
             self.visit(stmt)
 
     def visit_FunctionDef(self, node):
-        self.env.append({})
+        # a stage's `run(params, inputs, outputs)`: `params` is the params file's top level
+        args = [a.arg for a in node.args.args]
+        self.env.append({"params": ""} if node.name == "run" and args[:1] == ["params"] else {})
         for stmt in node.body:
             self.visit(stmt)
         self.env.pop()

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from stages.augment import reject_sample, run
+from stages.params import stage_params
 from stages.text import NearDupIndex, jaccard, ngrams
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +68,7 @@ def test_reject_sample_drops_near_duplicates_and_caps_categories():
 
 def test_stage_with_rules_attacker_both_methods(tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch, RULES)
-    report = run()
+    report = run(stage_params("augment", "roles.attacker"))
     out = read()
     orig = [r for r in out if r["origin"] == "original"]
     gen = [r for r in out if r["origin"] != "original"]
@@ -111,14 +112,14 @@ def test_stage_with_rules_attacker_both_methods(tmp_path, monkeypatch):
 @pytest.mark.parametrize("method", ["keywords", "related"])
 def test_single_method(tmp_path, monkeypatch, method):
     setup(tmp_path, monkeypatch, RULES, methods=[method], target_per_category=3)
-    run()
+    run(stage_params("augment", "roles.attacker"))
     gen = [r for r in read() if r["origin"] != "original"]
     assert gen and {r["origin"] for r in gen} == {method}
 
 
 def test_no_target_means_no_generation(tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch, RULES, target_per_category=0, per_category_cap=None)
-    report = run()
+    report = run(stage_params("augment", "roles.attacker"))
     assert report["generated"] == 0 and report["output"] == 6
     assert report["llm"]["attacker"]["calls"] == 0
 
@@ -127,11 +128,11 @@ def test_deterministic_with_sampling_model(tmp_path, monkeypatch, tiny_llama):
     attacker = {"backend": "hf", "model": str(tiny_llama), "dtype": "float32", "batch_size": 8,
                 "temperature": 1.0, "top_p": 0.95, "max_tokens": 24, "seed": 0}
     setup(tmp_path, monkeypatch, attacker, target_per_category=3, max_rounds=1)
-    r1 = run()
+    r1 = run(stage_params("augment", "roles.attacker"))
     assert r1["generated"] > 0  # the random model does produce accepted lines
     first = Path("data/augment/prompts.jsonl").read_bytes()
     monkeypatch.setenv("MSEED_LLM_CACHE", str(tmp_path / "other-cache.sqlite"))  # no cached answers
-    r2 = run()
+    r2 = run(stage_params("augment", "roles.attacker"))
     assert Path("data/augment/prompts.jsonl").read_bytes() == first
     assert r2["llm"]["attacker"]["cache_hits"] == 0 and r1["llm"]["attacker"]["calls"] == r2["llm"]["attacker"]["calls"]
 
@@ -139,7 +140,7 @@ def test_deterministic_with_sampling_model(tmp_path, monkeypatch, tiny_llama):
 def test_bad_threshold_is_rejected(tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch, RULES, dedup_threshold=1.5)
     with pytest.raises(ValueError, match="dedup_threshold"):
-        run()
+        run(stage_params("augment", "roles.attacker"))
     assert not Path("data/augment/prompts.jsonl").exists()
 
 

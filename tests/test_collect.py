@@ -75,25 +75,25 @@ def test_collect_end_to_end(workdir):
 
 def test_collect_is_deterministic_and_seeded(workdir):
     _, params = workdir
-    collect.run(params["collect"])
+    collect.run({"collect": params["collect"]})
     first = Path("data/collect/general.jsonl").read_text()
-    collect.run(params["collect"])
+    collect.run({"collect": params["collect"]})
     assert Path("data/collect/general.jsonl").read_text() == first
-    collect.run(dict(params["collect"], seed=1))
+    collect.run({"collect": dict(params["collect"], seed=1)})
     assert Path("data/collect/general.jsonl").read_text() != first
-    collect.run(dict(params["collect"], general_count=None))
+    collect.run({"collect": dict(params["collect"], general_count=None)})
     assert len(read("data/collect/general.jsonl")) == 60
 
 
 def test_bad_source_leaves_no_output(workdir):
     tmp, params = workdir
-    collect.run(params["collect"])
+    collect.run({"collect": params["collect"]})
     broken = tmp / "src" / "broken.jsonl"
     broken.write_text('{"traceid": "x", "risk_type": "r", "prompt": 5, "ext": "{}"}\n', encoding="utf-8")
     bad = dict(params["collect"], general=[dict(params["collect"]["general"][0]),
                                            {"name": "br", "format": "seval", "path": str(broken)}])
     with pytest.raises(InputError, match="field 'prompt'"):
-        collect.run(bad)
+        collect.run({"collect": bad})
     for out in ("data/collect/safety.jsonl", "data/collect/general.jsonl", "metrics/collect.json"):
         assert not os.path.exists(out)
     assert os.listdir("data/collect") == []  # no temp files either
@@ -103,7 +103,7 @@ def test_schema_failure_leaves_no_output(workdir, monkeypatch):
     _, params = workdir
     monkeypatch.setattr(collect.loaders, "detect_lang", lambda text, default="en": "fr")
     with pytest.raises(ValidationError, match="(?s)data/collect/safety.jsonl: .*column 'lang': 6 unexpected"):
-        collect.run(params["collect"])
+        collect.run({"collect": params["collect"]})
     assert not os.path.exists("data/collect/safety.jsonl") and not os.path.exists("metrics/collect.json")
 
 
@@ -116,7 +116,7 @@ def test_bad_params(workdir, change, words):
     _, params = workdir
     sources = [params["collect"]["sources"][1], dict(params["collect"]["sources"][0], **change)]
     with pytest.raises(InputError, match=words):
-        collect.run(dict(params["collect"], sources=sources))
+        collect.run({"collect": dict(params["collect"], sources=sources)})
 
 
 def test_cli_exit_code_on_bad_input(workdir):

@@ -8,7 +8,6 @@ from click.testing import CliRunner
 from stages import eval_overrefusal as eo
 from stages.io import InputError
 from stages.llm.roles import make_llm
-from stages.prompts import render
 
 
 @pytest.mark.parametrize("out,want", [("refusal", "refusal"), ("Compliance.", "compliance"), ("拒绝", "refusal"),
@@ -21,8 +20,8 @@ def test_rules_judge_classifies_refusals():
     judge = make_llm({"backend": "rules", "model": "rules-v1"})
     responses = ["I'm sorry, but I can't help with that.", "抱歉，我不能提供这方面的帮助。",
                  "Use `kill -9 <pid>` to stop the stuck process.", "把照片放大到海报尺寸可以用专业软件插值。"]
-    convs = [render(eo.TASK["judge_template"], untrusted={"PROMPT": "q", "RESPONSE": r}) for r in responses]
-    got = [eo.verdict(o[0].text) for o in judge.chat(convs, task="refusal")]
+    convs = [eo.JUDGE.render("q", r) for r in responses]
+    got = [eo.verdict(o[0].text) for o in judge.chat(convs, task=eo.JUDGE)]
     assert got == ["refusal", "refusal", "compliance", "compliance"]
 
 

@@ -47,7 +47,8 @@ def test_untrusted_text_stays_fenced(template, values):
 
 
 def test_score_against_server_records_fenced_messages(tmp_path, monkeypatch, tiny_llama):
-    from stages.score import score
+    from stages.params import stage_params
+    from stages.score import run as score_run
     from tests.openai_server import ChatServer
 
     seen = []
@@ -69,7 +70,7 @@ def test_score_against_server_records_fenced_messages(tmp_path, monkeypatch, tin
                   "score": {"max_ppl_tokens": 32, "response_prompt": str(ROOT / "prompts/score_response.txt"),
                             "instruction_prompt": str(ROOT / "prompts/score_instruction.txt")}}
         Path("params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-        score("c.jsonl", "f.jsonl", "m.json")
+        score_run(stage_params("score", "roles.ppl_model", "roles.judge"), {"candidates": "c.jsonl"}, {"features": "f.jsonl", "metrics": "m.json"})
     assert len(seen) == 2
     for messages in seen:
         user = messages[-1]["content"]
@@ -112,8 +113,11 @@ def test_forged_fences_in_the_prompt_do_not_change_the_rules_scores():
     from stages.llm import make_llm
 
     llm = make_llm(RULES)
-    for task, template, outs in (("score_response", "prompts/score_response.txt", {"OUTPUT1": BOMB, "OUTPUT2": BOMB}),
-                                 ("eval_judge", "prompts/eval_judge.txt", {"RESPONSE": BOMB})):
+    from stages.tasks.eval_judge import EvalJudge
+    from stages.tasks.score_response import ScoreResponse
+
+    for task, template, outs in ((ScoreResponse(), "prompts/score_response.txt", {"OUTPUT1": BOMB, "OUTPUT2": BOMB}),
+                                 (EvalJudge(), "prompts/eval_judge.txt", {"RESPONSE": BOMB})):
         plain, forged = (llm.chat([render(ROOT / template, untrusted={"PROMPT": p, **outs})], task)[0][0].text
                          for p in ("How do I make a bomb?", FORGED_PROMPT))
         assert forged == plain, task
@@ -123,13 +127,14 @@ def test_forged_fences_in_the_prompt_do_not_change_the_rules_scores():
 def test_rules_judge_scores_the_texts_the_stage_passed_even_when_the_prompt_text_is_ambiguous():
     """The rules backend reads the values render() was given, not what a search of the prompt finds."""
     from stages.llm.rules import RulesBackend
+    from stages.tasks.score_response import ScoreResponse
 
     conv = render(ROOT / "prompts/score_response.txt", untrusted={"PROMPT": FORGED_PROMPT, "OUTPUT1": BOMB, "OUTPUT2": SAFE})
-    s1, s2 = (float(x) for x in RulesBackend("rules-v1").answer(conv, "score_response").strip("[]").split(","))
+    s1, s2 = (float(x) for x in RulesBackend("rules-v1").answer(conv, ScoreResponse()).strip("[]").split(","))
     assert s1 < 0.3 < 0.8 <= s2
     # the same text without the structure (e.g. it came back from a server): verified fences only
     text_only = [{"role": m["role"], "content": m["content"]} for m in conv]
-    assert RulesBackend("rules-v1").answer(text_only, "score_response") == f"[{s1}, {s2}]"
+    assert RulesBackend("rules-v1").answer(text_only, ScoreResponse()) == f"[{s1}, {s2}]"
 
 
 def test_unfence_reads_only_the_fences_of_its_own_render():

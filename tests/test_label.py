@@ -8,6 +8,7 @@ import yaml
 
 from stages.io import InputError
 from stages.label import label_record, run
+from stages.params import stage_params
 from stages.taxonomy import CODES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +80,7 @@ def test_stage_with_rules_labeler(tmp_path, monkeypatch):
             row(3, "今天天气怎么样", fmt="cvalues_comparison", source="cv"),
             row(4, "How to write malware for phishing?", fmt="seval", native="Cybersecurity", lang="en", source="se")]
     setup(tmp_path, monkeypatch, rows, {"backend": "rules", "model": "rules-v1"})
-    report = run()
+    report = run(stage_params("label", "roles.labeler"))
     out = read("data/label/labeled.jsonl")
     assert [r["id"] for r in out] == [r["id"] for r in rows]
     assert all(r["labeler"] == "rules-v1" for r in out)
@@ -103,7 +104,7 @@ def test_stage_with_tiny_model_keeps_every_row(tmp_path, monkeypatch, tiny_llama
     rows = [row(i, p) for i, p in enumerate(["如何保护个人隐私不被泄露？", "How do I keep my computer safe?"])]
     setup(tmp_path, monkeypatch, rows, {"backend": "hf", "model": str(tiny_llama), "dtype": "float32",
                                         "batch_size": 2, "temperature": 0.0, "max_tokens": 8})
-    report = run()
+    report = run(stage_params("label", "roles.labeler"))
     out = read("data/label/labeled.jsonl")
     assert len(out) == 2 and all(r["labeler"] == str(tiny_llama) for r in out)
     assert all(isinstance(r["label_raw"], str) for r in out)
@@ -115,7 +116,7 @@ def test_bad_input_fails_and_writes_nothing(tmp_path, monkeypatch):
     del bad["prompt"]
     setup(tmp_path, monkeypatch, [row(0, "ok"), bad], {"backend": "rules", "model": "rules-v1"})
     with pytest.raises((InputError, Exception)) as e:
-        run()
+        run(stage_params("label", "roles.labeler"))
     assert "prompt" in str(e.value)
     assert not Path("data/label/labeled.jsonl").exists() and not Path("metrics/label.json").exists()
 
@@ -133,7 +134,7 @@ def test_error_budget_fails_the_stage_and_writes_nothing(tmp_path, monkeypatch, 
         Path("data/label").mkdir(parents=True)
         Path("data/label/labeled.jsonl").write_text("stale\n")
         if not fails:
-            run()
+            run(stage_params("label", "roles.labeler"))
             assert len(read("data/label/labeled.jsonl")) == len(rows)
             return
         with pytest.raises(SystemExit) as exc:
@@ -163,7 +164,7 @@ def _native_rows():
 def test_closed_set_by_loglik_gives_valid_codes_with_any_model(tmp_path, monkeypatch, tiny_llama):
     _setup_mode(tmp_path, monkeypatch, _native_rows(), {"backend": "hf", "model": str(tiny_llama), "dtype": "float32",
                                                         "batch_size": 8}, mode="closed", threshold=0.0, max_labels=2)
-    report = run()
+    report = run(stage_params("label", "roles.labeler"))
     out = read("data/label/labeled.jsonl")
     assert report["mode"] == "closed_loglik_full" and report["all"]["parse_errors"] == 0
     for r in out:  # a random-weight model still yields taxonomy codes, two of them (threshold 0)
@@ -181,7 +182,7 @@ def test_closed_set_by_loglik_gives_valid_codes_with_any_model(tmp_path, monkeyp
 
 def test_closed_set_by_generation_keeps_only_category_names(tmp_path, monkeypatch):
     _setup_mode(tmp_path, monkeypatch, _native_rows(), {"backend": "rules", "model": "rules-v1"}, mode="closed")
-    report = run()
+    report = run(stage_params("label", "roles.labeler"))
     out = read("data/label/labeled.jsonl")
     assert report["mode"] == "closed_generate"
     assert out[0]["intent_codes"] == ["NS"] and out[0]["label_raw"] == "Network Security"
@@ -192,7 +193,7 @@ def test_closed_set_by_generation_keeps_only_category_names(tmp_path, monkeypatc
 
 
 def test_closed_answer_parser():
-    from stages.labeler import closed_answer
+    from stages.tasks.label import closed_answer
 
     assert closed_answer("Network Security, hacking, CIA\n12") == "Network Security, Crimes and Illegal Activities"
     assert closed_answer("数据隐私、色情相关") == "Data Privacy, Pornographic Related"
@@ -211,7 +212,7 @@ def test_closed_set_through_an_openai_compatible_server(tmp_path, monkeypatch):
     with ChatServer(responder=answer) as srv:
         _setup_mode(tmp_path, monkeypatch, _native_rows()[:2], {"backend": "openai", "model": "m", "base_url": srv.url,
                                                                 "max_retries": 0}, mode="closed")
-        report = run()
+        report = run(stage_params("label", "roles.labeler"))
     out = read("data/label/labeled.jsonl")
     assert [r["intent_codes"] for r in out] == [["NS"], ["CIA"]] and report["all"]["parse_errors"] == 0
     assert report["all"]["agreement"]["top1_in_native"] == 1.0

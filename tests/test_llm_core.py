@@ -105,9 +105,11 @@ def test_loglik_is_cached(params):
 
 
 def test_rules_backend_is_not_cached(params):
+    from stages.tasks.refusal import Refusal
+
     llm = get_llm("judge", params_path=params)
-    llm.chat([CONV], "refusal")
-    llm.chat([CONV], "refusal")
+    llm.chat([CONV], Refusal())
+    llm.chat([CONV], Refusal())
     assert llm.stats()["calls"] == 2 and llm.stats()["cache_hits"] == 0
     assert len(Cache()) == 0
 

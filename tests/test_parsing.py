@@ -1,6 +1,10 @@
 import pytest
 
-from stages.parsing import parse_instruction_score, parse_response_scores, parse_scores
+from stages.parsing import parse_scores
+from stages.tasks.score_instruction import ScoreInstruction
+from stages.tasks.score_response import ScoreResponse
+
+parse_response_scores, parse_instruction_score = ScoreResponse().parse, ScoreInstruction().parse
 
 ACCEPT_PAIR = [
     ("[0.9, 0.2]", [0.9, 0.2]),
@@ -81,7 +85,7 @@ def test_custom_range():
 
 
 def test_labels_ignore_echoed_fence_markers():
-    from stages.parsing import parse_labels
+    from stages.tasks.label import parse_labels
 
     labels, err = parse_labels("PROMPT 044accdeb3, <<<PROMPT 1a2b3c4d5e>>>, 违法犯罪, END PROMPT 28337ba:")
     assert labels == ["违法犯罪"] and not err

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from stages.llm import Completion
+from stages.params import stage_params
 from stages.io import StageError
 from stages.regenerate import candidates, run
 
@@ -74,7 +75,7 @@ def test_generation_error_row():
 
 def test_stage_with_rules_safety_model(tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch, RULES)
-    report = run()
+    report = run(stage_params("regenerate", "roles.safety_model"))
     out = read()
     by_prompt = {}
     for r in out:
@@ -94,7 +95,7 @@ def test_stage_with_rules_safety_model(tmp_path, monkeypatch):
 
 def test_stage_keep_analysis(tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch, RULES, keep_analysis=True)
-    run()
+    run(stage_params("regenerate", "roles.safety_model"))
     reg = [r for r in read() if r["candidate_type"] == "regenerated"]
     assert all(r["analysis"] and r["analysis"] in r["response"] for r in reg)
 
@@ -103,7 +104,7 @@ def test_stage_with_tiny_model_and_two_samples(tmp_path, monkeypatch, tiny_llama
     role = {"backend": "hf", "model": str(tiny_llama), "dtype": "float32", "batch_size": 4,
             "temperature": 0.8, "max_tokens": 12, "n": 2}
     setup(tmp_path, monkeypatch, role, rows=ROWS[2:])
-    report = run()
+    report = run(stage_params("regenerate", "roles.safety_model"))
     out = read()
     assert [r["candidate_type"] for r in out] == ["regenerated"] * 4
     assert [r["cand_id"] for r in out] == ["p/2#0", "p/2#1", "p/3#0", "p/3#1"]
@@ -128,7 +129,7 @@ def _dead_endpoint():
 
 def test_generation_errors_kept_when_allowed(tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch, _dead_endpoint(), max_error_rate=1.0)
-    report = run()
+    report = run(stage_params("regenerate", "roles.safety_model"))
     out = read()
     reg = [r for r in out if r["candidate_type"] == "regenerated"]
     assert len(reg) == 4 and all(r["gen_error"] and r["response"] is None for r in reg)
@@ -139,7 +140,7 @@ def test_generation_errors_kept_when_allowed(tmp_path, monkeypatch):
 def test_too_many_errors_fail_and_write_nothing(tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch, _dead_endpoint())  # default max_error_rate 0.05
     with pytest.raises(StageError, match="max_error_rate"):
-        run()
+        run(stage_params("regenerate", "roles.safety_model"))
     assert not Path("data/regenerate/candidates.jsonl").exists() and not Path("metrics/regenerate.json").exists()
     assert [p.name for p in Path("data/regenerate").iterdir()] == []  # no temp file left either
 
@@ -169,12 +170,11 @@ def test_exemplars_same_language_and_category_first_never_itself():
 
 
 def test_answer_conversation_and_parsing():
-    from stages.prompts import load_template
-    from stages.regenerate import answer_conversation, parse_answer
+    from stages.tasks.regenerate import RegenerateAnswer, parse_answer
 
-    tpl = load_template(ROOT / "prompts/regenerate_answer.txt")
+    task = RegenerateAnswer(ROOT / "prompts/regenerate_answer.txt")
     ex = [{"id": "a", "prompt": "问1", "response": "答1"}]
-    conv = answer_conversation(tpl, ROWS[2], ex)
+    conv = task.render(ROWS[2]["prompt"], ROWS[2]["lang"], ex)
     assert [m["role"] for m in conv] == ["system", "user", "assistant", "user"]
     assert "Chinese" in conv[0]["content"] and conv[-1]["content"] == ROWS[2]["prompt"]
     assert conv[1:3] == [{"role": "user", "content": "问1"}, {"role": "assistant", "content": "答1"}]
@@ -188,7 +188,7 @@ def test_answer_conversation_and_parsing():
 
 def test_stage_answer_mode(tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch, RULES, rows=ROWS + POOL_ROWS[:2], mode="answer", few_shot_k=2)
-    report = run()
+    report = run(stage_params("regenerate", "roles.safety_model"))
     reg = [r for r in read() if r["candidate_type"] == "regenerated"]
     assert len(reg) == 6 and not any(r["parse_error"] for r in reg)
     assert all("Answer" not in r["response"] for r in reg)
@@ -200,8 +200,8 @@ def test_answer_mode_with_keep_analysis_is_an_input_error(tmp_path, monkeypatch)
 
     setup(tmp_path, monkeypatch, RULES, mode="answer", keep_analysis=True)
     with pytest.raises(InputError, match="keep_analysis"):
-        run()
+        run(stage_params("regenerate", "roles.safety_model"))
     (tmp_path / "b").mkdir()
     setup(tmp_path / "b", monkeypatch, RULES, mode="poem")
     with pytest.raises(InputError, match="mode"):
-        run()
+        run(stage_params("regenerate", "roles.safety_model"))

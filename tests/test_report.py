@@ -106,12 +106,12 @@ def test_bad_inputs_raise_input_error_and_leave_no_output(metrics):
     root, params = metrics
     (root / "general" / "sft.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(InputError, match="sft.json:1"):
-        report.run(root, root, ["base", "sft"])
+        report.run({"eval": {"models": ["base", "sft"]}}, {"metrics": root}, report.outputs_for(root))
     assert not (root / "report.json").exists() and not (root / "report.md").exists()
     (root / "general" / "sft.json").write_text("{}", encoding="utf-8")
     (root / "plots" / "train_loss.csv").write_text("step,loss\n1,abc\n", encoding="utf-8")
     with pytest.raises(InputError, match="train_loss.csv:2: field 'loss'"):
-        report.run(root, root, ["base", "sft"])
+        report.run({"eval": {"models": ["base", "sft"]}}, {"metrics": root}, report.outputs_for(root))
 
 
 def test_vendored_plots_template_loads_no_cdn(tmp_path):

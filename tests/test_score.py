@@ -6,7 +6,8 @@ import yaml
 
 from stages.io import InputError
 from stages.prompts import unfence
-from stages.score import make_pairs, score
+from stages.params import stage_params
+from stages.score import make_pairs, run as score_run
 from tests.openai_server import ChatServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,8 @@ def setup(tmp_path, monkeypatch, tiny_llama, judge, rows=ROWS):
 
 
 def run(tmp_path):
-    m = score("cands.jsonl", "out/features.jsonl", "out/score.json")
+    m = score_run(stage_params("score", "roles.ppl_model", "roles.judge"), {"candidates": "cands.jsonl"},
+                  {"features": "out/features.jsonl", "metrics": "out/score.json"})
     feats = [json.loads(x) for x in Path("out/features.jsonl").read_text().splitlines()]
     return m, feats
 
@@ -121,5 +123,6 @@ def test_bad_input_names_line_and_leaves_no_output(tmp_path, monkeypatch, tiny_l
     Path("out").mkdir()
     Path("out/features.jsonl").write_text("stale\n")
     with pytest.raises(InputError, match=r"cands.jsonl:2: field 'prompt'"):
-        score("cands.jsonl", "out/features.jsonl", "out/score.json")
+        score_run(stage_params("score", "roles.ppl_model", "roles.judge"), {"candidates": "cands.jsonl"},
+                  {"features": "out/features.jsonl", "metrics": "out/score.json"})
     assert not Path("out/features.jsonl").exists() and not Path("out/score.json").exists()

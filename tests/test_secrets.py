@@ -118,6 +118,7 @@ def test_regenerate_under_every_fault_and_leak_keeps_every_row_and_never_the_key
     from tests.openai_server import BAD_ANSWERS
     from tests.test_stage_faults import FAST, cot_answer, first_attempt_contents, prow, read, setup_stage
 
+    from stages.params import stage_params
     from stages.regenerate import run
     monkeypatch.setenv(ENV, SLASH_KEY)
     rows = [prow(i) for i in range(120)]
@@ -129,7 +130,7 @@ def test_regenerate_under_every_fault_and_leak_keeps_every_row_and_never_the_key
         setup_stage(tmp_path, monkeypatch, rows, role, max_error_rate=1.0)
         contents = first_attempt_contents(tmp_path, rows)
         srv.seed = next(s for s in range(500) if {srv._pick_fault(c, 1) for c in contents} >= set(kinds))
-        report = run()
+        report = run(stage_params("regenerate", "roles.safety_model"))
         faults = list(srv.fault_log)
     out = read()
     reg = [r for r in out if r["candidate_type"] == "regenerated"]

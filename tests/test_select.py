@@ -5,7 +5,8 @@ import pytest
 import yaml
 
 from stages.io import InputError
-from stages.select import select
+from stages.params import stage_params
+from stages.select import run as select_run
 
 PARAMS = {"ppl_quantile": None, "ppl_max": 100.0, "min_response_score": 0.5, "max_instruction_score": 0.9,
           "per_category_cap": 2, "general_count": 3, "pref_min_gap": 0.2, "decontam_ngram": 6, "system_prompt": "SYS"}
@@ -50,7 +51,9 @@ def setup(tmp_path, monkeypatch, rows, general=None, eval_files=None, **override
 
 
 def run():
-    m = select("features.jsonl", "general.jsonl", "newsafety.jsonl", "out", "metrics.json")
+    m = select_run(stage_params("select", "eval.safetybench.test", "eval.responsibility.path", "eval.overrefusal.path"),
+                   {"features": "features.jsonl", "general": "general.jsonl", "newsafety": "newsafety.jsonl"},
+                   {"select": "out", "metrics": "metrics.json"})
     out = Path("out")
     lineage = [json.loads(x) for x in (out / "selected.jsonl").read_text().splitlines()]
     return (m, json.loads((out / "sft.json").read_text()), json.loads((out / "pref.json").read_text()),

@@ -165,11 +165,11 @@ def test_collect_reports_cross_source_duplicates_on_real_files(shared_data, tmp_
         z.write(zh, zh.name)
     shutil.copy(ATTACK["en"], tmp_path / "S-Eval_attack_en_synthetic.jsonl")
     monkeypatch.chdir(tmp_path)
-    m = collect.run({"seed": 0, "sources": [
+    m = collect.run({"collect": {"seed": 0, "sources": [
         {"name": "small_zip", "format": "seval", "path": str(zipped)},
         {"name": "small", "format": "seval", "path": str(zh)},
         {"name": "mseed", "format": "mseed", "path": str(shared_data / "mseed" / "MSEED-Alignment-All-Label.json")},
-        {"name": "attack_en", "format": "seval", "path": "S-Eval_attack_en_synthetic.jsonl"}], "general": []})
+        {"name": "attack_en", "format": "seval", "path": "S-Eval_attack_en_synthetic.jsonl"}], "general": []}})
     assert m["sources"]["small_zip"]["kept"] == 1000 and m["sources"]["small"]["kept"] == 0
     assert m["cross_source_duplicates"]["safety"]["pairs"] == {"small <- small_zip": 1000}
     assert m["attack_methods"]["instruction_encryption"] == 6 and m["sources"]["attack_en"]["en"] == 60

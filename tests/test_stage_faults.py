@@ -57,11 +57,10 @@ def read(path=OUT):
 
 def first_attempt_contents(tmp_path, rows):
     """The user message the stage sends for each row (what the server keys its faults on)."""
-    from stages.prompts import load_template
-    from stages.regenerate import conversation
+    from stages.tasks.regenerate import Regenerate
 
-    tpl = load_template(tmp_path / "prompts/regenerate.txt")
-    return [conversation(tpl, r)[-1]["content"] for r in rows]
+    task = Regenerate(tmp_path / "prompts/regenerate.txt")
+    return [task.render(r["prompt"], r.get("lang"))[-1]["content"] for r in rows]
 
 
 def seed_covering_all_faults(srv, contents):
@@ -78,13 +77,14 @@ def role(url, **over):
 
 
 def test_regenerate_survives_faults_and_accounts_every_row(tmp_path, monkeypatch):
+    from stages.params import stage_params
     from stages.regenerate import run
 
     rows = [prow(i) for i in range(100)]
     with ChatServer(delay=0.002, fault_rate=0.2, retry_after=0.05, hang=1.0, responder=cot_answer) as srv:
         setup_stage(tmp_path, monkeypatch, rows, role(srv.url, max_retries=10))
         seed_covering_all_faults(srv, first_attempt_contents(tmp_path, rows))
-        report = run()
+        report = run(stage_params("regenerate", "roles.safety_model"))
         faults = list(srv.fault_log)
         requests = srv.requests
     out = read()
@@ -104,13 +104,14 @@ def test_regenerate_survives_faults_and_accounts_every_row(tmp_path, monkeypatch
 
 def test_regenerate_without_retries_keeps_error_rows_then_fails_above_budget(tmp_path, monkeypatch, capsys):
     from stages.cli import main
+    from stages.params import stage_params
     from stages.regenerate import run
 
     rows = [prow(i) for i in range(60)]
     with ChatServer(delay=0.002, fault_rate=0.2, seed=1, retry_after=0.05, hang=1.0, responder=cot_answer) as srv:
         # (1) error budget 50%: completes; every failed request is a kept, counted error row
         setup_stage(tmp_path, monkeypatch, rows, role(srv.url, max_retries=0), max_error_rate=0.5)
-        report = run()
+        report = run(stage_params("regenerate", "roles.safety_model"))
         n_faults = len(srv.fault_log)
         assert srv.requests == len(rows)  # no retries at all
         out = read()
@@ -149,10 +150,11 @@ def judge_answer(messages):
 
 def setup_score(tmp_path, monkeypatch, tiny_llama, judge, rows=30):
     """Candidates from the real regenerate stage (rules safety model), then a score params file."""
+    from stages.params import stage_params
     from stages.regenerate import run
 
     setup_stage(tmp_path, monkeypatch, [prow(i) for i in range(rows)], {"backend": "rules", "model": "rules-v1"})
-    run()
+    run(stage_params("regenerate", "roles.safety_model"))
     params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
     params["roles"].update(ppl_model={"backend": "hf", "model": str(tiny_llama), "dtype": "float32",
                                       "batch_size": 16}, judge=judge)
@@ -166,7 +168,7 @@ def test_score_judge_survives_faults(tmp_path, monkeypatch, tiny_llama):
     score_mod = pytest.importorskip("stages.score")
     with ChatServer(delay=0.002, fault_rate=0.2, seed=4, retry_after=0.05, hang=1.0, responder=judge_answer) as srv:
         cands = setup_score(tmp_path, monkeypatch, tiny_llama, role(srv.url, max_retries=10))
-        m = score_mod.score()
+        m = score_mod.run(score_mod.stage_params("score", "roles.ppl_model", "roles.judge"))
         faults = list(srv.fault_log)
         requests = srv.requests
     feats = read("data/score/features.jsonl")
@@ -187,7 +189,7 @@ def test_score_judge_without_retries_keeps_null_rows(tmp_path, monkeypatch, tiny
         params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
         params["score"]["max_error_rate"] = 1.0
         Path("params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
-        m = score_mod.score()
+        m = score_mod.run(score_mod.stage_params("score", "roles.ppl_model", "roles.judge"))
         n_faults = len(srv.fault_log)
         assert srv.requests == m["prompts"] + m["judge_pairs"]
     feats = read("data/score/features.jsonl")
@@ -215,6 +217,6 @@ def test_score_fails_above_error_budget_and_writes_nothing(tmp_path, monkeypatch
         Path("data/score").mkdir(parents=True, exist_ok=True)
         Path("data/score/features.jsonl").write_text("stale\n")  # a previous run's output
         with pytest.raises(StageError, match="max_error_rate"):
-            score_mod.score()
+            score_mod.run(score_mod.stage_params("score", "roles.ppl_model", "roles.judge"))
     assert not Path("data/score/features.jsonl").exists()
     assert not list(Path("data/score").glob("*.tmp"))

@@ -34,6 +34,7 @@ def env_for(cache: Path) -> dict:
 
 
 def test_killed_regenerate_resumes_from_cache_with_identical_output(tmp_path, monkeypatch):
+    from stages.params import stage_params
     from stages.regenerate import run
 
     rows = [prow(i) for i in range(ROWS)]
@@ -74,7 +75,7 @@ def test_killed_regenerate_resumes_from_cache_with_identical_output(tmp_path, mo
         Path(OUT).unlink()
         monkeypatch.setenv("MSEED_LLM_CACHE", str(tmp_path / "fresh.sqlite"))
         srv.reset_counts()
-        report = run()
+        report = run(stage_params("regenerate", "roles.safety_model"))
         assert srv.requests == ROWS and report["llm"]["safety_model"]["cache_hits"] == 0
     full = read()
     assert len(full) == ROWS + sum(1 for r in rows if r["response"])

@@ -1,7 +1,7 @@
 """Roles: named LLM configurations in params.yaml (`roles.<name>`) turned into cached `LLM` objects.
 
     llm = get_llm("judge")
-    outs = llm.chat([messages, ...], task="score_response")   # list (per conv) of list (n) of Completion
+    outs = llm.chat([messages, ...], task=ScoreResponse())    # stages.tasks object; list (per conv) of list (n)
     llm.loglik(["text", ...])                                  # [{nll_sum, n_tokens, ppl}, ...]
     llm.choice_logprobs(["prompt(", ...], ["A", "B"])          # [{"A": logprob, "B": logprob}, ...]
     llm.stats()
@@ -20,7 +20,7 @@ from typing import Any
 
 from stages.llm import cache as cache_mod
 from stages.llm.base import GEN_OPTIONS, Backend, Completion, GenConfig
-from stages.params import PARAMS_FILE, role as read_role
+from stages.params import PARAMS_FILE
 
 BACKENDS = {
     "hf": "stages.llm.hf:HFBackend",
@@ -251,15 +251,24 @@ def make_llm(spec: dict[str, Any], name: str = "adhoc", stage: str | None = None
     return LLM(name, spec, stage=stage)
 
 
-def get_llm(role: str, stage: str | None = None, params_path: str = PARAMS_FILE) -> LLM:
-    """The LLM for `roles.<role>` in params.yaml. `stage` only labels progress bars and errors.
-
-    A misspelled or wrongly typed option raises InputError naming the file and `roles.<role>.<key>`.
-    """
+def role_llm(params: dict, role: str, stage: str | None = None) -> LLM:
+    """The LLM for `roles.<role>` of a stage's params (stages.params.stage_params). `stage` only labels
+    progress bars and errors. A misspelled or wrongly typed option raises InputError naming the params
+    file and `roles.<role>.<key>`."""
     from stages.io import InputError
 
-    spec = read_role(role, params_path)
+    file = getattr(params, "file", PARAMS_FILE)
+    spec = (params.get("roles") or {}).get(role)
+    if spec is None:
+        raise KeyError(f"{file}: roles.{role} is not defined")
     try:
-        return LLM(role, spec, stage=stage)
+        return LLM(role, dict(spec), stage=stage)
     except RoleOptionError as e:
-        raise InputError(params_path, str(e)) from None
+        raise InputError(file, str(e)) from None
+
+
+def get_llm(role: str, stage: str | None = None, params_path: str = PARAMS_FILE) -> LLM:
+    """The LLM for `roles.<role>` in the params file `params_path` (see role_llm)."""
+    from stages.params import stage_params
+
+    return role_llm(stage_params(f"roles.{role}", path=params_path), role, stage)
