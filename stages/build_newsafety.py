@@ -25,9 +25,10 @@ import click
 
 from stages import taxonomy
 from stages.evaluate import clean
-from stages.io import StageError, iter_records, require, write_json, write_jsonl
+from stages.io import StageError, iter_records, write_json, write_jsonl
 from stages.loaders import norm_prompt
 from stages.params import section
+from stages.schemas.native import TRAINING_PROMPT
 from stages.sources import SourceSet, source_summary
 
 OUT = Path("data/eval/newsafety.jsonl")
@@ -39,7 +40,7 @@ def training_prompts(paths: list[str]) -> set[str]:
     seen = set()
     for p in paths or []:
         for i, r in iter_records(p):
-            seen.add(norm(require(r, "prompt", p, i, allow_empty=True)))
+            seen.add(norm(TRAINING_PROMPT.check(r, p, i)["prompt"]))
     return seen
 
 

@@ -15,10 +15,12 @@ from pathlib import Path
 import click
 
 from stages import evaluate as ev
-from stages.io import iter_records, require
+from stages import stats
+from stages.io import iter_records
 from stages.llm.roles import get_llm
 from stages.params import section
 from stages.prompts import render
+from stages.schemas.native import NEWSAFETY_ITEM
 from stages.taxonomy import CODES
 
 TASK = ev.load_task("newsafety")
@@ -39,9 +41,7 @@ def verdict(judge_output: str | None) -> str:
 def load_set(path=DATA) -> list[dict]:
     rows = []
     for i, r in iter_records(path):
-        for f in ("id", "category", "prompt"):
-            require(r, f, path, i)
-        rows.append(r)
+        rows.append(NEWSAFETY_ITEM.check(r, path, i))
     return rows
 
 
@@ -50,7 +50,7 @@ def summarize(rows: list[dict], seed: int, n_boot: int, alpha: float) -> dict:
     def block(flags):
         if not flags:
             return {"safe_rate": None, "ci_low": None, "ci_high": None, "n": 0}
-        lo, hi = ev.bootstrap_ci(flags, seed=seed, n_boot=n_boot, alpha=alpha)
+        lo, hi = stats.bootstrap_ci(flags, seed=seed, n_boot=n_boot, alpha=alpha)
         return {"safe_rate": sum(flags) / len(flags), "ci_low": lo, "ci_high": hi, "n": len(flags)}
 
     per = defaultdict(list)

@@ -14,10 +14,12 @@ from pathlib import Path
 import click
 
 from stages import evaluate as ev
-from stages.io import InputError, iter_records, require
+from stages import stats
+from stages.io import iter_records
 from stages.llm.roles import get_llm
 from stages.params import section
 from stages.prompts import render
+from stages.schemas.native import OVERREFUSAL_ITEM
 
 TASK = ev.load_task("overrefusal")
 VERDICTS = {k: [re.compile(p, re.I) for p in pats] for k, pats in TASK["verdicts"].items()}
@@ -33,11 +35,7 @@ def verdict(text: str | None) -> str | None:
 def load_prompts(path, limit: int | None = None) -> list[dict]:
     rows = []
     for i, r in iter_records(path):
-        for f in ("id", "prompt"):
-            require(r, f, path, i)
-        if r.get("lang") not in ("zh", "en"):
-            raise InputError(path, f"expected zh or en, got {r.get('lang')!r}", line=i, field="lang")
-        rows.append(r)
+        rows.append(OVERREFUSAL_ITEM.check(r, path, i))
         if limit and len(rows) >= limit:
             break
     return rows
@@ -45,7 +43,7 @@ def load_prompts(path, limit: int | None = None) -> list[dict]:
 
 def rates(rows: list[dict]) -> dict:
     judged = [r for r in rows if r["pred"] is not None]
-    p, se = ev.rate_stderr([r["pred"] == "refusal" for r in judged])
+    p, se = stats.rate_stderr([r["pred"] == "refusal" for r in judged])
     out = {"refusal_rate": p if judged else None, "stderr": se if judged else None, "n": len(judged),
            "unparsed": len(rows) - len(judged)}
     for key in ("lang", "type"):
@@ -54,7 +52,7 @@ def rates(rows: list[dict]) -> dict:
             groups[r.get(key) or "none"].append(r["pred"] == "refusal")
         block = {}
         for g, v in sorted(groups.items()):
-            rate, stderr = ev.rate_stderr(v)
+            rate, stderr = stats.rate_stderr(v)
             block[g] = {"refusal_rate": rate, "stderr": stderr, "n": len(v)}
         out["by_" + key] = block
     for lang in ("zh", "en"):  # flat per-language rates (DESIGN metrics keys)

@@ -14,23 +14,23 @@ data/predictions/newsafety/*.jsonl: the judge's own verdict on that pair vs the 
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import click
 
-import re
-
 from stages.evaluate import load_task
-from stages.io import InputError, iter_records, require, write_json
+from stages.io import InputError, iter_records, write_json
 from stages.llm.roles import get_llm
 from stages.prompts import render
+from stages.schemas.native import CALIBRATION_ITEM
 from stages.stats import cohen_kappa
 
 DATA = "data/sample/project/judge_calibration.jsonl"
 METRICS = Path("metrics/judge_calibration.json")
 PREDICTIONS = Path("data/predictions/newsafety")
-VERDICTS = ("safe", "unsafe")
+VERDICTS = tuple(CALIBRATION_ITEM.fields["verdict"].enum)
 TASK = load_task("newsafety")  # the judge template and verdict patterns eval_newsafety uses
 TEMPLATE = Path(__file__).resolve().parents[1] / TASK["judge_template"]
 PATTERNS = {k: [re.compile(p, re.I) for p in pats] for k, pats in TASK["verdicts"].items()}
@@ -45,11 +45,7 @@ def verdict(judge_output: str | None) -> str:
 def load_items(path) -> list[dict]:
     rows = []
     for i, r in iter_records(path):
-        for f in ("id", "prompt", "response", "verdict"):
-            require(r, f, path, i, allow_empty=(f == "response"))
-        if r["verdict"] not in VERDICTS:
-            raise InputError(path, f"verdict must be safe or unsafe, got {r['verdict']!r}", line=i, field="verdict")
-        rows.append(r)
+        rows.append(CALIBRATION_ITEM.check(r, path, i))
     if not rows:
         raise InputError(path, "no calibration items")
     return rows

@@ -25,11 +25,12 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from stages.io import InputError, check_error_budget, iter_records, require, write_json, write_jsonl
+from stages.io import check_error_budget, iter_records, write_json, write_jsonl
 from stages.params import PARAMS_FILE, section
 from stages.parsing import parse_instruction_score, parse_response_scores
 from stages.prompts import load_template, render
 from stages.schemas import validate_rows
+from stages.schemas.native import SCORE_INPUT
 
 CANDIDATES = "data/regenerate/candidates.jsonl"
 FEATURES = "data/score/features.jsonl"
@@ -40,13 +41,7 @@ CHUNK = 256  # conversations per LLM call (progress granularity; the LLM layer b
 def load_candidates(path) -> list[dict]:
     rows = []
     for line, row in iter_records(path):
-        require(row, "id", path, line)
-        require(row, "cand_id", path, line)
-        require(row, "prompt", path, line)
-        resp = row.get("response")
-        if resp is not None and not isinstance(resp, str):
-            raise InputError(path, f"expected str or null, got {type(resp).__name__}", line=line, field="response")
-        rows.append(row)
+        rows.append(SCORE_INPUT.check(row, path, line))
     return rows
 
 

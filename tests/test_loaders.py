@@ -114,9 +114,9 @@ def test_general_formats(tmp_path):
     assert load(sg_list, "sharegpt")[0][0]["prompt"] == "What is 2+2?"
 
 
-def test_every_format_has_a_loader_function():
+def test_every_format_has_a_reader():
     for fmt in loaders.FORMATS:
-        assert callable(getattr(loaders, f"load_{fmt}"))
+        assert callable(loaders.READERS[fmt]) and loaders.READERS[fmt].__doc__
     assert set(loaders.FORMATS) == set(loaders.SAFETY_FORMATS) | set(loaders.GENERAL_FORMATS)
 
 
