@@ -14,7 +14,6 @@ Also (stages/report_sections.py): the paired base-vs-model comparison from data/
 from __future__ import annotations
 
 import csv
-import math
 import os
 import shutil
 import tempfile
@@ -22,18 +21,14 @@ from pathlib import Path
 
 import click
 
-from stages import report_sections, stats, taxonomy
+from stages import report_sections, stats
 from stages.io import InputError, atomic_open, read_json, write_json
 from stages.params import load_params, section
+from stages.report_figures import make_figures, write_plot_csvs
+from stages.report_tables import CVALUES_PARSERS, flatten, render_md  # noqa: F401  (CVALUES_PARSERS re-exported)
 
 EVALS = ["safetybench", "newsafety", "responsibility", "general", "overrefusal"]
 SINGLE = ["train", "label"]
-# Table 5-1 column order of the paper (header, key in metrics/safetybench/<model>.json).
-SAFETYBENCH_COLS = [("Avg", "Avg"), ("EM", "EM"), ("IA", "IA"), ("MH", "MH"), ("OFF", "OFF"),
-                    ("PH", "PH"), ("PP", "PP"), ("UB", "UB")]
-# Table 5-2 rows: the official CValues parsers (keys <parser>_acc in metrics/responsibility/<model>.json).
-CVALUES_PARSERS = ["chatgpt", "chatglm", "moss", "ziya", "chinese_alpaca"]
-GENERAL_TASKS = [("gsm8k", "gsm8k"), ("mmlu", "mmlu"), ("cmmlu", "cmmlu"), ("ceval", "ceval"), ("HumanEval", "humaneval")]
 PLOTS = {"train_loss": ("step", "loss"), "label_categories": ("category", "count")}
 FIGURES = ["newsafety_categories.png", "safetybench.png", "train_loss.png", "label_categories.png"]
 
@@ -81,24 +76,6 @@ def read_plot_csv(path: Path, x: str, y: str) -> list[tuple[str, float]]:
 
 
 # ----------------------------------------------------------------------------------------------- numbers
-def is_num(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def flatten(obj, prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of a metrics dict as dotted keys; LLM call statistics (`llm`) are left out."""
-    out = {}
-    for k, v in obj.items():
-        key = f"{prefix}{k}"
-        if k == "llm" and not prefix:
-            continue
-        if isinstance(v, dict):
-            out.update(flatten(v, key + "."))
-        elif is_num(v):
-            out[key] = v
-    return out
-
-
 def build_report(evals, single, models: list[str], missing: list[str]) -> dict:
     base, others = models[0], models[1:]
     report = {}
@@ -117,225 +94,6 @@ def build_report(evals, single, models: list[str], missing: list[str]) -> dict:
             report.update({f"{s}.{k}": v for k, v in flatten(single[s]).items()})
     report["missing"] = missing
     return report
-
-
-# ----------------------------------------------------------------------------------------------- markdown
-def pct(v) -> str:
-    return "–" if v is None else f"{100 * v:.1f}"
-
-
-def gain(a, b, scale=100.0) -> str:
-    return "–" if a is None or b is None else f"{scale * (b - a):+.1f}"
-
-
-def get(d, *path):
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
-            return None
-        d = d[p]
-    return d if is_num(d) else None
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(r) + " |" for r in rows]
-
-
-def render_md(evals, single, plots, models: list[str], missing: list[str]) -> str:
-    base, others = models[0], models[1:]
-    out = ["# Safety alignment report: " + " vs ".join(models), "",
-           f"Scores are percentages (0-100); the gain is each model minus `{base}`. '–' = not available."]
-    if missing:
-        out += ["", "**Missing metrics files** (their stage has not run or failed; those cells are '–'):", ""]
-        out += [f"- `{p}`" for p in missing]
-
-    sb = evals["safetybench"]
-    rows = []
-    strict = any(get(sb[m], "strict_Avg") is not None for m in models)
-    for prefix, suffix in [("", "")] + ([("strict_", " (strict)")] if strict else []):
-        for m in models:
-            cells = []
-            for _, key in SAFETYBENCH_COLS:
-                v, b = get(sb[m], prefix + key), get(sb[base], prefix + key)
-                cells.append(pct(v) + (f" ({gain(b, v)})" if m != base and v is not None else ""))
-            rows.append([m + suffix] + cells)
-    lang = next((sb[m].get("lang") for m in models if sb[m]), None)
-    out += ["", "## Table 5-1 SafetyBench evaluation results", ""]
-    out += md_table(["Model"] + [h for h, _ in SAFETYBENCH_COLS], rows)
-    if lang:
-        out += ["", f"Language: {lang}. IA = SafetyBench's Illegal Activities (the paper's Table 5-1 calls it CIA; not the 14-category Instruction Attack)."]
-    if strict:
-        fails = ", ".join(f"{m} {pct(get(sb[m], 'extraction_failure_rate'))}%" for m in models)
-        out += ["", "Rows without a suffix are SafetyBench's official scoring (an answer that cannot be extracted gets a "
-                f"random option, the official seed); (strict) rows count those answers wrong. Extraction failures: {fails}."]
-
-    ns = evals["newsafety"]
-    header = ["Code", "Category"] + [f"{m} safe % [95% CI]" for m in models] + [f"Gain {m}" for m in others] + ["n"]
-    rows = []
-    for code in taxonomy.CODES + ["overall"]:
-        path = ("overall",) if code == "overall" else ("categories", code)
-        name = "Overall" if code == "overall" else taxonomy.CATEGORIES[code]["en"]
-        cells = []
-        for m in models:
-            sr = get(ns[m], *path, "safe_rate")
-            lo, hi = get(ns[m], *path, "ci_low"), get(ns[m], *path, "ci_high")
-            cells.append(pct(sr) + (f" [{pct(lo)}, {pct(hi)}]" if lo is not None and hi is not None else ""))
-        cells += [gain(get(ns[base], *path, "safe_rate"), get(ns[m], *path, "safe_rate")) for m in others]
-        n = [get(ns[m], *path, "n") for m in models]
-        rows.append([code if code != "overall" else "All", name] + cells + [
-            "/".join("–" if x is None else str(int(x)) for x in n)])
-    out += ["", "## New-Safety benchmark (14 categories, Figure 5-3)", ""] + md_table(header, rows)
-    out += ["", "![New-Safety safe rate per category](figures/newsafety_categories.png)"]
-
-    rs = evals["responsibility"]
-    out += ["", "## Table 5-2 Responsibility evaluation results", ""]
-    for metric, title in (("acc", "Acc"), ("acc_star", "Acc*")):
-        header = [f"Eval Model and {title}"] + models + [f"Gain {m}" for m in others]
-        keys = [(f"based on {p}", f"{p}_{metric}") for p in CVALUES_PARSERS]
-        keys += [(f"average {title}", f"official_avg_{metric}"), (f"project parser {title} (extra)", metric)]
-        rows = [[label] + [pct(get(rs[m], key)) for m in models]
-                + [gain(get(rs[base], key), get(rs[m], key)) for m in others] for label, key in keys]
-        out += (md_table(header, rows) + [""])
-    out += ["n = " + ", ".join(f"{m} " + ("–" if get(rs[m], "n") is None else str(int(get(rs[m], "n")))) for m in models)
-            + ". Acc = correct / all answers; Acc* = correct / answers parsed as 回复1, 回复2 or Other (Refuse and "
-            "Need_Check left out). The five official CValues parsers run automatically; the project parser's "
-            "Need_Check answers can be decided by a human (`mseed review`)."]
-
-    gen, orf = evals["general"], evals["overrefusal"]
-    header = ["Eval Set"] + models + [f"Gain {m}" for m in others]
-    rows = []
-    for label, key in GENERAL_TASKS:
-        vals = [get(gen[m], key, "acc") for m in models]
-        errs = [get(gen[m], key, "stderr") for m in models]
-        rows.append([label] + [pct(v) + (f" ± {pct(e)}" if v is not None and e is not None else "") for v, e in zip(vals, errs)]
-                    + [gain(vals[0], v) for v in vals[1:]])
-    for label, path in (("Over-refusal rate (lower is better)", ("refusal_rate",)),
-                        ("Over-refusal rate zh", ("zh",)), ("Over-refusal rate en", ("en",))):
-        vals = [get(orf[m], *path) if get(orf[m], *path) is not None else get(orf[m], *path, "refusal_rate") for m in models]
-        rows.append([label] + [pct(v) for v in vals] + [gain(vals[0], v) for v in vals[1:]])
-    out += ["", "## Table 5-3 Benchmark evaluation results (general capability, over-refusal)", ""]
-    out += md_table(header, rows)
-
-    tr = single["train"]
-    out += ["", "## Training (Figure 5-2)", ""]
-    if tr:
-        out += md_table(["final_loss", "first_loss", "train_loss", "steps", "runtime_s", "samples_per_s"],
-                        [[fmt(get(tr, k)) for k in ("final_loss", "first_loss", "train_loss", "steps", "runtime_s", "samples_per_s")]])
-    else:
-        out += ["metrics/train.json is missing."]
-    if plots["train_loss"]:
-        out += ["", "![SFT training loss](figures/train_loss.png)"]
-    lab = single["label"]
-    out += ["", "## Labeling", ""]
-    if lab:
-        flat = flatten(lab)
-        out += md_table(["metric", "value"], [[k, fmt(v)] for k, v in sorted(flat.items())]) if flat else ["(no numbers)"]
-    else:
-        out += ["metrics/label.json is missing."]
-    if plots["label_categories"]:
-        out += ["", "![Label distribution](figures/label_categories.png)"]
-    if Path("metrics/plots/label_confusion.png").exists():  # written by the label stage
-        out += ["", "![Labeler vs native categories](plots/label_confusion.png)"]
-    return "\n".join(out) + "\n"
-
-
-def fmt(v) -> str:
-    if v is None:
-        return "–"
-    return str(v) if isinstance(v, int) else f"{v:.4g}"
-
-
-# ----------------------------------------------------------------------------------------------- figures
-def make_figures(fig_dir: Path, evals, plots, models: list[str]) -> list[str]:
-    """Write the PNGs that have data into fig_dir; returns their names."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    made = []
-    width = 0.8 / len(models)
-
-    def bars(ax, labels, series, errs=None):
-        for i, m in enumerate(models):
-            xs = [j + (i - (len(models) - 1) / 2) * width for j in range(len(labels))]
-            vals = [v if v is not None else 0.0 for v in series[m]]
-            kw = {}
-            if errs is not None:
-                lo = [max(0.0, v - e[0]) if e[0] is not None else 0.0 for v, e in zip(vals, errs[m])]
-                hi = [max(0.0, e[1] - v) if e[1] is not None else 0.0 for v, e in zip(vals, errs[m])]
-                kw = {"yerr": [lo, hi], "capsize": 2}
-            ax.bar(xs, vals, width, label=m, **kw)
-        ax.set_xticks(range(len(labels)))
-        ax.set_xticklabels(labels)
-        ax.legend()
-
-    ns = evals["newsafety"]
-    if any(ns[m] for m in models):
-        codes = taxonomy.CODES
-        series = {m: [get(ns[m], "categories", c, "safe_rate") for c in codes] for m in models}
-        errs = {m: [(get(ns[m], "categories", c, "ci_low"), get(ns[m], "categories", c, "ci_high")) for c in codes]
-                for m in models}
-        fig, ax = plt.subplots(figsize=(11, 4))
-        bars(ax, codes, series, errs)
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("safe rate (95% CI)")
-        ax.set_title("New-Safety benchmark: safe rate per category")
-        made.append(save(fig, fig_dir / "newsafety_categories.png"))
-
-    sb = evals["safetybench"]
-    if any(sb[m] for m in models):
-        fig, ax = plt.subplots(figsize=(8, 3.5))
-        bars(ax, [h for h, _ in SAFETYBENCH_COLS], {m: [get(sb[m], k) for _, k in SAFETYBENCH_COLS] for m in models})
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("accuracy")
-        ax.set_title("SafetyBench")
-        made.append(save(fig, fig_dir / "safetybench.png"))
-
-    if plots["train_loss"]:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        steps = [float(s) for s, _ in plots["train_loss"]]
-        ax.plot(steps, [v for _, v in plots["train_loss"]], marker=".")
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.set_title("SFT training loss")
-        made.append(save(fig, fig_dir / "train_loss.png"))
-
-    if plots["label_categories"]:
-        fig, ax = plt.subplots(figsize=(8, 3.5))
-        cats = [c for c, _ in plots["label_categories"]]
-        ax.bar(range(len(cats)), [v for _, v in plots["label_categories"]])
-        ax.set_xticks(range(len(cats)))
-        ax.set_xticklabels(cats, rotation=45, ha="right")
-        ax.set_ylabel("prompts")
-        ax.set_title("Labeled safety prompts per category")
-        made.append(save(fig, fig_dir / "label_categories.png"))
-    return made
-
-
-def write_plot_csvs(plot_dir: Path, evals, models: list[str]) -> None:
-    """Base vs sft per category as DVC plot data (dvc.yaml `plots:` of the report stage)."""
-    ns, sb = evals["newsafety"], evals["safetybench"]
-    tables = {
-        "newsafety_categories.csv": ("safe_rate", [(c, m, get(ns[m], "categories", c, "safe_rate"))
-                                                   for c in taxonomy.CODES for m in models]),
-        "safetybench_categories.csv": ("accuracy", [(h, m, get(sb[m], k)) for h, k in SAFETYBENCH_COLS for m in models]),
-    }
-    plot_dir.mkdir(parents=True, exist_ok=True)
-    for name, (value, rows) in tables.items():
-        with atomic_open(plot_dir / name) as f:
-            w = csv.writer(f)
-            w.writerow(["category", "model", value])
-            w.writerows(r for r in rows if is_num(r[2]))
-
-
-def save(fig, path: Path) -> str:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return path.name
 
 
 # ----------------------------------------------------------------------------------------------- stage
