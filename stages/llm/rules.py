@@ -38,6 +38,7 @@ from functools import lru_cache
 from stages.llm.base import Backend, Completion
 from stages.prompts import fenced_values, unfence_all
 from stages.taxonomy import CATEGORIES
+from stages.text import detect_lang as lang  # one language detector (stages/text.py)
 
 # ---- word lists (lower case; ASCII terms match whole words (+ s/ed/ing/er), Chinese terms as substrings) ----
 # Refusals are the assistant declining: a bare negation ("不能", "无法", "can't") is not one, since harmful
@@ -130,13 +131,6 @@ def hits(text: str, name: str) -> int:
     """Number of distinct terms of list `name` occurring in text."""
     low = (text or "").lower()
     return sum(1 for p in _compiled(name) if p.search(low))
-
-
-def lang(text: str) -> str:
-    """'zh' when at least 10% of the non-space characters are CJK, else 'en'."""
-    chars = [c for c in text or "" if not c.isspace()]
-    cjk = sum(1 for c in chars if "\u4e00" <= c <= "\u9fff")
-    return "zh" if chars and cjk / len(chars) >= 0.1 else "en"
 
 
 def instruction_score(prompt: str) -> float:
