@@ -6,7 +6,9 @@ earlier source is dropped and counted per source pair). A record carries every c
 gives (`native_codes`, primary first: e.g. an S-Eval attack row is IA + its risk; a source `category` adds
 a code, or with category_mode replace is the only one); when it has none and the source sets
 `keyword_fallback`, the taxonomy synonyms found in the prompt. Prompts also in the training pool (normalised
-exact match against the `decontaminate` files, data/collect/safety.jsonl) are dropped.
+exact match against the `decontaminate` files, data/collect/safety.jsonl) are dropped. Exact on purpose: this
+only keeps pool prompts out of the evaluation set; leakage into training is stopped later by select's n-gram
+decontamination (stages/sql/decontam.sql) of the final training data against this set.
 
 Sampling (seeded): `per_category` prompts per category, each language aiming at an equal share; prompts
 whose primary code it is first, then unused prompts carrying it as a secondary code (those mentioning the
