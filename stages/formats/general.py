@@ -24,7 +24,7 @@ def sharegpt(path):
     for line, rec in iter_list(path):
         rec = N.SHAREGPT.check(rec, path, line)
         key = "conversations" if "conversations" in rec or "messages" not in rec else "messages"
-        turns = N.Field("list").check(rec, key, path, line)
+        turns = N.SHAREGPT_TURNS.check(rec, key, path, line)
         prompt = response = None
         for i, turn in enumerate(turns):
             if not isinstance(turn, dict):

@@ -30,6 +30,7 @@ NEWSAFETY = Record("newsafety", "project-written New-Safety sets", id=Field("str
                    category=TEXT)
 ALPACA = Record("alpaca", "Alpaca", instruction=TEXT, input=OPT, id=Field("str|int|null"), output=OPT)
 SHAREGPT = Record("sharegpt", "ShareGPT (turns are checked by the reader)", id=Field("str|int|null"))
+SHAREGPT_TURNS = Field("list")  # under `conversations` or `messages`
 
 # ---- inputs of the evaluation and scoring stages
 WORD = Field("str", nonblank=True)
