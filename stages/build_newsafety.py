@@ -6,7 +6,9 @@ earlier source is dropped and counted per source pair). A record carries every c
 gives (`native_codes`, primary first: e.g. an S-Eval attack row is IA + its risk; a source `category` adds
 a code, or with category_mode replace is the only one); when it has none and the source sets
 `keyword_fallback`, the taxonomy synonyms found in the prompt. Prompts also in the training pool (normalised
-exact match against the `decontaminate` files, data/collect/safety.jsonl) are dropped.
+exact match against the `decontaminate` files, data/collect/safety.jsonl) are dropped. Exact on purpose: this
+only keeps pool prompts out of the evaluation set; leakage into training is stopped later by select's n-gram
+decontamination (stages/sql/decontam.sql) of the final training data against this set.
 
 Sampling (seeded): `per_category` prompts per category, each language aiming at an equal share; prompts
 whose primary code it is first, then unused prompts carrying it as a secondary code (those mentioning the
@@ -23,9 +25,10 @@ from collections import Counter, defaultdict
 import click
 
 from stages import taxonomy
-from stages.io import StageError, clear_outputs, iter_records, require, write_jsonl, write_metrics
+from stages.io import StageError, clear_outputs, iter_records, write_jsonl, write_metrics
 from stages.loaders import norm_prompt
 from stages.params import stage_params
+from stages.schemas.native import TRAINING_PROMPT
 from stages.sources import SourceSet, source_summary
 
 OUTPUTS = {"newsafety": "data/eval/newsafety.jsonl", "metrics": "metrics/build_newsafety.json"}
@@ -36,7 +39,7 @@ def training_prompts(paths: list[str]) -> set[str]:
     seen = set()
     for p in paths or []:
         for i, r in iter_records(p):
-            seen.add(norm(require(r, "prompt", p, i, allow_empty=True)))
+            seen.add(norm(TRAINING_PROMPT.check(r, p, i)["prompt"]))
     return seen
 
 

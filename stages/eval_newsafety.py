@@ -14,9 +14,11 @@ from pathlib import Path
 import click
 
 from stages import evaluate as ev
-from stages.io import clear_outputs, iter_records, require, write_metrics
+from stages import stats
+from stages.io import clear_outputs, iter_records, write_metrics
 from stages.llm.roles import role_llm
 from stages.params import stage_params
+from stages.schemas.native import NEWSAFETY_ITEM
 from stages.tasks.eval_judge import EvalJudge
 from stages.taxonomy import CODES
 
@@ -29,9 +31,7 @@ verdict = JUDGE.parse  # safe / unsafe / uncertain from the judge's raw output
 def load_set(path=DATA) -> list[dict]:
     rows = []
     for i, r in iter_records(path):
-        for f in ("id", "category", "prompt"):
-            require(r, f, path, i)
-        rows.append(r)
+        rows.append(NEWSAFETY_ITEM.check(r, path, i))
     return rows
 
 
@@ -40,7 +40,7 @@ def summarize(rows: list[dict], seed: int, n_boot: int, alpha: float) -> dict:
     def block(flags):
         if not flags:
             return {"safe_rate": None, "ci_low": None, "ci_high": None, "n": 0}
-        lo, hi = ev.bootstrap_ci(flags, seed=seed, n_boot=n_boot, alpha=alpha)
+        lo, hi = stats.bootstrap_ci(flags, seed=seed, n_boot=n_boot, alpha=alpha)
         return {"safe_rate": sum(flags) / len(flags), "ci_low": lo, "ci_high": hi, "n": len(flags)}
 
     per = defaultdict(list)

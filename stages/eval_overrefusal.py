@@ -12,9 +12,11 @@ from collections import defaultdict
 import click
 
 from stages import evaluate as ev
-from stages.io import InputError, clear_outputs, iter_records, require, write_metrics
+from stages import stats
+from stages.io import clear_outputs, iter_records, write_metrics
 from stages.llm.roles import role_llm
 from stages.params import stage_params
+from stages.schemas.native import OVERREFUSAL_ITEM
 from stages.tasks.refusal import Refusal
 
 TASK = ev.load_task("overrefusal")
@@ -25,11 +27,7 @@ verdict = JUDGE.parse  # refusal / compliance, None when the judge's output name
 def load_prompts(path, limit: int | None = None) -> list[dict]:
     rows = []
     for i, r in iter_records(path):
-        for f in ("id", "prompt"):
-            require(r, f, path, i)
-        if r.get("lang") not in ("zh", "en"):
-            raise InputError(path, f"expected zh or en, got {r.get('lang')!r}", line=i, field="lang")
-        rows.append(r)
+        rows.append(OVERREFUSAL_ITEM.check(r, path, i))
         if limit and len(rows) >= limit:
             break
     return rows
@@ -37,7 +35,7 @@ def load_prompts(path, limit: int | None = None) -> list[dict]:
 
 def rates(rows: list[dict]) -> dict:
     judged = [r for r in rows if r["pred"] is not None]
-    p, se = ev.rate_stderr([r["pred"] == "refusal" for r in judged])
+    p, se = stats.rate_stderr([r["pred"] == "refusal" for r in judged])
     out = {"refusal_rate": p if judged else None, "stderr": se if judged else None, "n": len(judged),
            "unparsed": len(rows) - len(judged)}
     for key in ("lang", "type"):
@@ -46,7 +44,7 @@ def rates(rows: list[dict]) -> dict:
             groups[r.get(key) or "none"].append(r["pred"] == "refusal")
         block = {}
         for g, v in sorted(groups.items()):
-            rate, stderr = ev.rate_stderr(v)
+            rate, stderr = stats.rate_stderr(v)
             block[g] = {"refusal_rate": rate, "stderr": stderr, "n": len(v)}
         out["by_" + key] = block
     for lang in ("zh", "en"):  # flat per-language rates (DESIGN metrics keys)

@@ -21,12 +21,13 @@ import click
 
 from stages import cvalues_parsers as cp
 from stages import evaluate as ev
-from stages.io import InputError, clear_outputs, iter_records, require, write_metrics
+from stages.io import clear_outputs, iter_records, write_metrics
 from stages.params import stage_params
+from stages.schemas.native import RESPONSIBILITY_ITEM
 
 TASK = ev.load_task("responsibility")
 LABELS = TASK["labels"]
-GOLD = ("回复1", "回复2")
+GOLD = tuple(RESPONSIBILITY_ITEM.fields["label"].enum)
 
 
 def _compile(patterns: list[str], a: str, b: str) -> list[re.Pattern]:
@@ -79,12 +80,7 @@ def parse(response: str | None) -> str:
 def load_mc(path, limit: int | None = None) -> list[dict]:
     rows = []
     for i, r in iter_records(path):
-        require(r, "prompt", path, i)
-        if r.get("label") not in GOLD:
-            raise InputError(path, f"expected 回复1 or 回复2, got {r.get('label')!r}", line=i, field="label")
-        meta = r.get("meta_info") or {}
-        if not isinstance(meta, dict):
-            raise InputError(path, "expected an object", line=i, field="meta_info")
+        meta = RESPONSIBILITY_ITEM.check(r, path, i).get("meta_info") or {}
         rid = "cvalues_mc/h" + hashlib.sha1(r["prompt"].encode("utf-8")).hexdigest()[:12]
         rows.append({"id": rid, "prompt": r["prompt"], "label": r["label"], "meta": meta})
         if limit and len(rows) >= limit:

@@ -1,5 +1,5 @@
 """Shared helpers of the evaluation stages: the evaluated model as an LLM, option-letter logits,
-bootstrap CIs, predictions/metrics writing, eval task declarations and the human review queue/labels.
+predictions writing, eval task declarations and the human review queue/labels.
 
 Every eval stage runs once per model (`--name base|sft --model PATH`, dvc.yaml foreach over
 params eval.models); the model is a local HF directory generated through the LLM layer
@@ -11,15 +11,14 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any, Iterable
 
 import click
-import numpy as np
 import yaml
 
-from stages.io import InputError, atomic_open, iter_records, require, write_jsonl
+from stages.io import InputError, atomic_open, iter_records, write_jsonl
+from stages.schemas.native import REVIEW_LABEL
 
 TASKS_DIR = Path(__file__).with_name("eval_tasks")
 QUEUE = Path("data/review/queue")  # one file per (eval, model): a declared out of that stage
@@ -88,26 +87,6 @@ class OptionScorer:
         self.llm.close()
 
 
-def bootstrap_ci(values: list[float], seed: int = 0, n_boot: int = 1000, alpha: float = 0.05) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean (seeded); (nan, nan) for no values."""
-    v = np.asarray(values, dtype=float)
-    if v.size == 0:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
-    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
-
-
-def rate_stderr(flags: list[bool]) -> tuple[float, float]:
-    """Proportion and its binomial standard error."""
-    n = len(flags)
-    if n == 0:
-        return float("nan"), float("nan")
-    p = sum(bool(x) for x in flags) / n
-    return p, math.sqrt(p * (1 - p) / n)
-
-
 def validate_predictions(rows: list[dict], source: str) -> None:
     """Check rows against the `predictions` schema (its Great Expectations suite)."""
     from stages.schemas import validate_rows
@@ -138,8 +117,7 @@ def load_labels(path=LABELS) -> dict[str, dict]:
     labels = {}
     known = sorted({v for vs in LABEL_VALUES.values() for v in vs})
     for i, row in iter_records(path):
-        for f in ("key", "label"):
-            require(row, f, path, i, allow_empty=True)
+        REVIEW_LABEL.check(row, path, i)
         allowed = list(LABEL_VALUES.get(row.get("eval"), known))
         if row["label"] not in allowed:
             raise InputError(path, f"label {row['label']!r} is not one of {allowed} (case matters); correct it, or "

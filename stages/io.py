@@ -221,19 +221,6 @@ def read_json(path) -> Any:
     return value
 
 
-def require(record: dict, field: str, path, line: int | None, types=(str,), allow_empty=False):
-    """Return record[field], raising InputError when it is missing, mistyped or blank."""
-    if field not in record or record[field] is None:
-        raise InputError(path, "missing required field", line=line, field=field)
-    value = record[field]
-    if not isinstance(value, types):
-        names = "/".join(t.__name__ for t in types)
-        raise InputError(path, f"expected {names}, got {type(value).__name__}", line=line, field=field)
-    if isinstance(value, str) and not allow_empty and not value.strip():
-        raise InputError(path, "empty or whitespace-only value", line=line, field=field)
-    return value
-
-
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike):
     """Yield a temporary directory next to `path`; it replaces `path` only if the block succeeds."""

@@ -20,15 +20,16 @@ from pathlib import Path
 import click
 
 from stages.evaluate import load_task
-from stages.io import InputError, clear_outputs, iter_records, require, write_metrics
+from stages.io import InputError, clear_outputs, iter_records, write_metrics
 from stages.llm.roles import role_llm
 from stages.params import stage_params
+from stages.schemas.native import CALIBRATION_ITEM
 from stages.tasks.eval_judge import EvalJudge
 from stages.stats import cohen_kappa
 
 INPUTS = {"calibration": "data/sample/project/judge_calibration.jsonl", "predictions": "data/predictions/newsafety"}
 OUTPUTS = {"metrics": "metrics/judge_calibration.json"}
-VERDICTS = ("safe", "unsafe")
+VERDICTS = tuple(CALIBRATION_ITEM.fields["verdict"].enum)
 TASK = load_task("newsafety")  # the judge template and verdict patterns eval_newsafety uses
 JUDGE = EvalJudge(Path(__file__).resolve().parents[1] / TASK["judge_template"], TASK["verdicts"])
 verdict = JUDGE.parse  # safe / unsafe / uncertain from the judge's raw output, as eval_newsafety reads it
@@ -37,11 +38,7 @@ verdict = JUDGE.parse  # safe / unsafe / uncertain from the judge's raw output, 
 def load_items(path) -> list[dict]:
     rows = []
     for i, r in iter_records(path):
-        for f in ("id", "prompt", "response", "verdict"):
-            require(r, f, path, i, allow_empty=(f == "response"))
-        if r["verdict"] not in VERDICTS:
-            raise InputError(path, f"verdict must be safe or unsafe, got {r['verdict']!r}", line=i, field="verdict")
-        rows.append(r)
+        rows.append(CALIBRATION_ITEM.check(r, path, i))
     if not rows:
         raise InputError(path, "no calibration items")
     return rows

@@ -1,29 +1,12 @@
-"""The report stage's figures (PNGs under metrics/figures/) and DVC plot CSVs, and the number helpers they
-share with stages/report.py."""
+"""The figures and DVC plot tables of the report stage (metrics/figures/*.png, metrics/plots/*.csv)."""
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 
 from stages import taxonomy
 from stages.io import atomic_open
-
-# Table 5-1 column order of the paper (header, key in metrics/safetybench/<model>.json).
-SAFETYBENCH_COLS = [("Avg", "Avg"), ("EM", "EM"), ("IA", "IA"), ("MH", "MH"), ("OFF", "OFF"),
-                    ("PH", "PH"), ("PP", "PP"), ("UB", "UB")]
-
-
-def is_num(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def get(d, *path):
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
-            return None
-        d = d[p]
-    return d if is_num(d) else None
+from stages.report_tables import SAFETYBENCH_COLS, get, is_num
 
 
 def make_figures(fig_dir: Path, evals, plots, models: list[str]) -> list[str]:

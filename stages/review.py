@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from stages import evaluate as ev
-from stages.io import InputError, iter_records, require
+from stages.io import InputError
+from stages.schemas.native import REVIEW_QUEUE
 
 KEYS = {
     "newsafety": {"s": "safe", "u": "unsafe"},
@@ -44,8 +45,7 @@ def cli(queue_path: str, labels_path: str, eval_name: str | None, model: str | N
     done = ev.load_labels(labels_path)
     todo, seen = [], set()
     for qf, line, r in ev.iter_queue(queue_path):
-        require(r, "key", qf, line)
-        kind = require(r, "kind", qf, line)
+        kind = REVIEW_QUEUE.check(r, qf, line)["kind"]
         if kind not in KEYS:
             raise InputError(qf, f"unknown kind {kind!r}, expected one of {sorted(KEYS)}; re-run the eval "
                               f"stages to rebuild the queue", line=line, field="kind")

@@ -24,10 +24,11 @@ import math
 import click
 from tqdm import tqdm
 
-from stages.io import InputError, check_error_budget, clear_outputs, iter_records, require, write_jsonl, write_metrics
+from stages.io import check_error_budget, clear_outputs, iter_records, write_jsonl, write_metrics
 from stages.llm.roles import role_llm
 from stages.params import stage_params
 from stages.schemas import validate_rows
+from stages.schemas.native import SCORE_INPUT
 from stages.tasks.score_instruction import ScoreInstruction
 from stages.tasks.score_response import ScoreResponse
 
@@ -39,13 +40,7 @@ CHUNK = 256  # conversations per LLM call (progress granularity; the LLM layer b
 def load_candidates(path) -> list[dict]:
     rows = []
     for line, row in iter_records(path):
-        require(row, "id", path, line)
-        require(row, "cand_id", path, line)
-        require(row, "prompt", path, line)
-        resp = row.get("response")
-        if resp is not None and not isinstance(resp, str):
-            raise InputError(path, f"expected str or null, got {type(resp).__name__}", line=line, field="response")
-        rows.append(row)
+        rows.append(SCORE_INPUT.check(row, path, line))
     return rows
 
 

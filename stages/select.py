@@ -45,9 +45,12 @@ DATASET_INFO = {
 }
 
 
-def run_sql(con, name: str, params: dict) -> duckdb.DuckDBPyConnection:
-    """Run every statement of stages/sql/<name>.sql, each with the $parameters it names."""
+def run_sql(con, name: str, params: dict, text: dict | None = None) -> duckdb.DuckDBPyConnection:
+    """Run every statement of stages/sql/<name>.sql, each with the $parameters it names; `text`: SQL
+    pieces written into the `{{name}}` places first."""
     sql = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    for key, piece in (text or {}).items():
+        sql = sql.replace("{{" + key + "}}", piece)
     body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     result = None
     for stmt in (s.strip() for s in body.split(";")):
@@ -105,7 +108,9 @@ def decontaminate(con, eval_sets: dict[str, list[str]], n: int) -> dict:
     con.register("eval_arrow", table)
     con.execute("CREATE OR REPLACE TEMP TABLE eval_text AS SELECT * FROM eval_arrow")
     con.unregister("eval_arrow")
-    run_sql(con, "decontam", {"n": n})
+    if n < 1:
+        raise ValueError(f"select.decontam_ngram must be at least 1, got {n}")
+    run_sql(con, "decontam", {"n": n}, {"ngram_hash": "hash(" + ", ".join(f"h[i + {j}]" for j in range(n)) + ")"})
     checked, bad, exact = con.execute(
         "SELECT (SELECT count(*) FROM cand_text), count(*), count(*) FILTER (WHERE exact) FROM contam").fetchone()
     per_set = dict.fromkeys(names, 0)
@@ -117,18 +122,29 @@ def decontaminate(con, eval_sets: dict[str, list[str]], n: int) -> dict:
 
 # ---- stage -----------------------------------------------------------------------------------
 
+STEPS = ["0_input", "1_valid", "2_ppl", "3_response_score", "4_instruction_score", "5_decontam",
+         "6_best_per_prompt", "7_category_cap"]
+GROUPS = ("category", "source", "origin", "lang")
+
+
 def _funnel(con) -> dict:
-    """step -> {rows, prompts, category: {..}, source: {..}, origin: {..}, lang: {..}} (rows per group)."""
-    funnel: dict = {}
-    for step, cat, src, origin, lang, rows, prompts in run_sql(con, "funnel", {}).fetchall():
-        s = funnel.setdefault(step, {"rows": 0, "prompts": 0, "category": {}, "source": {}, "origin": {}, "lang": {}})
-        for key, value in (("category", cat), ("source", src), ("origin", origin), ("lang", lang)):
-            if value is not None:
-                s[key][value] = rows
-                break
-        else:
-            s["rows"], s["prompts"] = rows, prompts
-    return funnel
+    """step -> {rows, prompts, category: {..}, source: {..}, origin: {..}, lang: {..}} (rows per group);
+    a row reaching step k counts at steps 0..k (funnel.sql), groups in sorted order."""
+    rows = {s: {"rows": 0, "prompts": 0, **{g: {} for g in GROUPS}} for s in STEPS}
+    for k, cat, src, origin, lang, n, prompts in run_sql(con, "funnel", {}).fetchall():
+        for step in STEPS[: k + 1]:
+            s = rows[step]
+            for key, value in zip(GROUPS, (cat, src, origin, lang)):
+                if value is not None:
+                    s[key][value] = s[key].get(value, 0) + n
+                    break
+            else:
+                if prompts is None:
+                    s["rows"] += n
+                else:
+                    s["prompts"] += prompts
+    return {step: {**s, **{g: dict(sorted(s[g].items())) for g in GROUPS}}
+            for step, s in rows.items() if s["rows"]}
 
 
 def _rows(con, sql: str) -> list[dict]:
@@ -212,7 +228,7 @@ def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
 
     # decontaminate the distinct prompts that survived the feature filters, and the general pool
     con.execute("CREATE TEMP TABLE cand_text AS SELECT f.prompt FROM s4_instruction JOIN feat f USING (line) "
-               "UNION SELECT prompt FROM general UNION SELECT prompt FROM helpful")
+                "UNION SELECT prompt FROM general UNION SELECT prompt FROM helpful")
     dc = decontaminate(con, eval_sets, int(p.get("decontam_ngram") or 8))
     clock.lap("decontam")
     run_sql(con, "pick", sql_params)

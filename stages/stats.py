@@ -36,16 +36,30 @@ def mcnemar_exact(b: int, c: int) -> float:
     return min(1.0, 2 * tail)
 
 
+def bootstrap_ci(values: list[float], seed: int = 0, n_boot: int = 1000, alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean (seeded); (nan, nan) for no values."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
 def bootstrap_gain_ci(base: list[float], new: list[float], seed: int = 0, n_boot: int = 2000,
                       alpha: float = 0.05) -> tuple[float, float]:
     """Percentile bootstrap interval of mean(new) - mean(base), resampling prompts (pairs kept together)."""
-    d = np.asarray(new, dtype=float) - np.asarray(base, dtype=float)
-    if d.size == 0:
+    return bootstrap_ci(np.asarray(new, dtype=float) - np.asarray(base, dtype=float), seed, n_boot, alpha)
+
+
+def rate_stderr(flags: list[bool]) -> tuple[float, float]:
+    """Proportion and its binomial standard error."""
+    n = len(flags)
+    if n == 0:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
-    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+    p = sum(bool(x) for x in flags) / n
+    return p, math.sqrt(p * (1 - p) / n)
 
 
 def paired(base: list[bool], new: list[bool], seed: int = 0, n_boot: int = 2000, alpha: float = 0.05) -> dict:

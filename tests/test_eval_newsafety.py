@@ -6,7 +6,8 @@ from click.testing import CliRunner
 
 from stages import build_newsafety as bn
 from stages import eval_newsafety as en
-from stages.evaluate import bootstrap_ci, review_key
+from stages.evaluate import review_key
+from stages.stats import bootstrap_ci
 from stages.taxonomy import CODES
 
 

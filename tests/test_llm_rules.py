@@ -4,7 +4,8 @@ import re
 import pytest
 
 from stages.llm import make_llm
-from stages.llm.rules import RulesBackend, instruction_score, lang, response_score
+from stages.llm.rules import RulesBackend, instruction_score, response_score
+from stages.text import detect_lang as lang
 from stages.prompts import render
 from stages.tasks.eval_judge import EvalJudge
 from stages.tasks.label import Label

@@ -116,7 +116,7 @@ def test_general_formats(tmp_path):
 
 def test_every_format_has_a_reader():
     for fmt in loaders.FORMATS:
-        assert callable(loaders.READERS[fmt])
+        assert callable(loaders.READERS[fmt]) and loaders.READERS[fmt].__doc__
     assert set(loaders.FORMATS) == set(loaders.SAFETY_FORMATS) | set(loaders.GENERAL_FORMATS)
 
 

@@ -187,3 +187,35 @@ def test_unreadable_file_errors_name_the_final_path(tmp_path):
     assert str(err.value).startswith("data/out.jsonl:2: invalid JSON")
     with pytest.raises(InputError, match="file not found"):
         validate_file(tmp_path / "nope.jsonl", "collected")
+
+
+def test_records_read_the_taxonomy_and_derive_their_suites():
+    from stages.schemas.records import RECORDS
+    from stages.taxonomy import ALL_LABELS
+
+    for name in ("labeled", "augmented", "candidates", "features", "selected"):
+        assert RECORDS[name].fields["category"].enum == ALL_LABELS  # the 14 codes + other, from taxonomy.yaml
+    kinds = {(k, kw["column"]) for k, kw in RECORDS["collected"].expectations()}
+    assert ("expect_column_values_to_be_unique", "id") in kinds
+    assert ("expect_column_values_to_be_in_set", "lang") in kinds
+    assert ("expect_column_values_to_match_regex", "prompt") in kinds
+
+
+@pytest.mark.parametrize("rec,message", [
+    ({"id": 1, "prompt": "p"}, "rows.jsonl:7: field 'id': expected str, got int"),
+    ({"prompt": "p"}, "rows.jsonl:7: field 'id': missing required field"),
+    ({"id": "x", "prompt": "  "}, "rows.jsonl:7: field 'prompt': empty or whitespace-only value"),
+    ({"id": "x", "prompt": "p", "lang": "fr"}, "rows.jsonl:7: field 'lang': expected one of zh, en, got 'fr'"),
+    ({"id": "x", "prompt": "p", "tags": ["a", 2]}, "rows.jsonl:7: field 'tags': expected a list of strings"),
+    (["not", "an", "object"], "rows.jsonl:7: expected a JSON object, got list"),
+])
+def test_record_check_names_file_line_and_field(rec, message):
+    from stages.io import InputError
+    from stages.schemas import Field, Record
+
+    item = Record("item", "a test record", id=Field("str", nonblank=True), prompt=Field("str", nonblank=True),
+                  lang=Field("str|null", enum=("zh", "en")), tags=Field("list|null", items="str"))
+    with pytest.raises(InputError) as err:
+        item.check(rec, "rows.jsonl", 7)
+    assert str(err.value) == message
+    assert item.check({"id": "x", "prompt": "p", "lang": None}, "rows.jsonl", 7)["id"] == "x"

@@ -130,13 +130,6 @@ def hits(text: str, name: str) -> int:
     return sum(1 for p in _compiled(name) if p.search(low))
 
 
-def lang(text: str) -> str:
-    """'zh' when at least 10% of the non-space characters are CJK, else 'en'."""
-    chars = [c for c in text or "" if not c.isspace()]
-    cjk = sum(1 for c in chars if "\u4e00" <= c <= "\u9fff")
-    return "zh" if chars and cjk / len(chars) >= 0.1 else "en"
-
-
 def instruction_score(prompt: str) -> float:
     """Harm-signal density of a prompt in [0, 1] (1 = strongly harmful); the task answers 1 - this."""
     n = hits(prompt, "harm") + hits(prompt, "injection")

@@ -1,8 +1,8 @@
 """Record schemas at every dataset boundary, checked with Great Expectations.
 
-Each suite is data: `suites/<name>.json` = `fields` (name -> allowed JSON types, e.g. "str|null", checked in
-Python: presence and type, nested objects/lists included) + `expectations` (GE 1.x expectation types and
-kwargs, run on pandas chunks of CHUNK rows). Unique columns are also checked across chunks.
+The records are defined once in `records.py` (fields, types, allowed values; `fields.py` has the classes).
+Validation of a dataset: presence and type of every field per row (Python), then the GE suite the record
+derives (GE 1.x, run on pandas chunks of CHUNK rows). Unique columns are also checked across chunks.
 
 - `validate_file(path, schema)` / `validate_rows(rows, schema, source)` raise `ValidationError` whose
   message names the file, every failed expectation (type, column, count) and example values with line/row.
@@ -15,26 +15,17 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 import click
 
-SUITES_DIR = Path(__file__).with_name("suites")
+from stages.schemas.fields import TYPES, Field, Record  # noqa: F401  (re-exported)
+from stages.schemas.records import RECORDS
+
 CHUNK = 50_000      # rows per GE validation (bounded memory on 200k+ row files)
 EXAMPLES = 3        # example values shown per failed expectation
-SCHEMAS = sorted(p.stem for p in SUITES_DIR.glob("*.json"))
-
-_TYPES = {
-    "str": lambda v: isinstance(v, str),
-    "null": lambda v: v is None,
-    "bool": lambda v: isinstance(v, bool),
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "dict": lambda v: isinstance(v, dict),
-    "list": lambda v: isinstance(v, list),
-    "any": lambda v: True,
-}
+SCHEMAS = sorted(RECORDS)
 
 
 class ValidationError(Exception):
@@ -65,18 +56,10 @@ def _short(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-@cache
-def load_suite(schema: str) -> dict:
-    path = SUITES_DIR / f"{schema}.json"
-    if not path.is_file():
+def record(schema: str) -> Record:
+    if schema not in RECORDS:
         raise ValueError(f"unknown schema '{schema}' (known: {', '.join(SCHEMAS)})")
-    suite = json.loads(path.read_text(encoding="utf-8"))
-    suite["fields"] = {k: v.split("|") for k, v in suite["fields"].items()}
-    for name, types in suite["fields"].items():
-        bad = [t for t in types if t not in _TYPES]
-        if bad:
-            raise ValueError(f"{path}: field '{name}': unknown type(s) {bad}")
-    return suite
+    return RECORDS[schema]
 
 
 class _GE:
@@ -96,11 +79,10 @@ class _GE:
 
     def suite(self, schema: str):
         if schema not in self.suites:
-            spec = load_suite(schema)
             suite = self.gx.ExpectationSuite(name=schema)
-            for exp in spec["expectations"]:
-                cls = getattr(self.gx.expectations, "".join(p.title() for p in exp["type"].split("_")))
-                suite.add_expectation(cls(**exp["kwargs"]))
+            for kind, kwargs in record(schema).expectations():
+                cls = getattr(self.gx.expectations, "".join(p.title() for p in kind.split("_")))
+                suite.add_expectation(cls(**kwargs))
             self.suites[schema] = self.ctx.suites.add(suite)
         return self.suites[schema]
 
@@ -120,10 +102,9 @@ class _Checker:
 
     def __init__(self, schema: str, source, where: str):
         self.schema, self.source, self.where = schema, source, where
-        self.spec = load_suite(schema)
-        self.columns = sorted({e["kwargs"]["column"] for e in self.spec["expectations"] if "column" in e["kwargs"]})
-        self.unique = [e["kwargs"]["column"] for e in self.spec["expectations"]
-                       if e["type"] == "expect_column_values_to_be_unique"]
+        self.fields = record(schema).fields
+        self.columns = sorted({kw["column"] for _, kw in record(schema).expectations()})
+        self.unique = [name for name, f in self.fields.items() if f.unique]
         self.seen = {c: {} for c in self.unique}
         self.failures: dict[tuple, dict] = {}
         self.rows = 0
@@ -142,11 +123,11 @@ class _Checker:
         if not isinstance(row, dict):
             self._fail("expect_row_to_be_object", None, num, row)
             return
-        for field, types in self.spec["fields"].items():
-            if field not in row:
-                self._fail("expect_field_to_exist", field, num, MISSING)
-            elif not any(_TYPES[t](row[field]) for t in types):
-                self._fail(f"expect_field_type_{'|'.join(types)}", field, num, row[field])
+        for name, field in self.fields.items():
+            if name not in row:
+                self._fail("expect_field_to_exist", name, num, MISSING)
+            elif not field.matches(row[name]):
+                self._fail(f"expect_field_type_{'|'.join(field.types)}", name, num, row[name])
         chunk_start = self.nums[0] if self.nums else num
         for col in self.unique:
             value = row.get(col)

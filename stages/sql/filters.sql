@@ -5,7 +5,7 @@
 -- Step tables hold only the light columns; `line` joins back to feat for texts and lineage.
 CREATE OR REPLACE TEMP TABLE s1_valid AS
 SELECT line, id, cand_id, source, category, candidate_type, ppl, response_score, instruction_score FROM feat
-WHERE trim(coalesce(response, '')) <> ''
+WHERE ltrim(coalesce(response, '')) <> ''  -- = trim(..) <> '' (a non-space character), without the copy
   AND coalesce(gen_error, 'false') IN ('false', '') AND NOT coalesce(parse_error, false)
   AND ppl IS NOT NULL AND response_score IS NOT NULL AND instruction_score IS NOT NULL;
 

@@ -1,22 +1,25 @@
--- Rows (candidates) and distinct prompts kept after each step, overall and per category / source /
--- origin / language. origin: augmented_prompt (a prompt made by augment), regenerated (a safety_model
+-- Rows (candidates) kept after each step, overall and per category / source / origin / language, and
+-- distinct prompts overall. origin: augmented_prompt (a prompt made by augment), regenerated (a safety_model
 -- response to a collected prompt), source_response (the source's own reference or negative response).
-SELECT step, category, source, origin, lang, count(*) AS rows, count(DISTINCT id) AS prompts
-FROM (
-    SELECT s.step, s.id, s.category, s.source,
-           CASE WHEN coalesce(f.origin, 'original') <> 'original' THEN 'augmented_prompt'
-                WHEN f.candidate_type = 'regenerated' THEN 'regenerated'
-                ELSE 'source_response' END AS origin,
-           coalesce(f.lang, 'unknown') AS lang
-    FROM (
-        SELECT '0_input' AS step, line, id, category, source FROM feat
-        UNION ALL SELECT '1_valid', line, id, category, source FROM s1_valid
-        UNION ALL SELECT '2_ppl', line, id, category, source FROM s2_ppl
-        UNION ALL SELECT '3_response_score', line, id, category, source FROM s3_response
-        UNION ALL SELECT '4_instruction_score', line, id, category, source FROM s4_instruction
-        UNION ALL SELECT '5_decontam', line, id, category, source FROM s5_decontam
-        UNION ALL SELECT '6_best_per_prompt', line, id, category, source FROM s6_best
-        UNION ALL SELECT '7_category_cap', line, id, category, source FROM s7_cap) s
-    JOIN feat f USING (line))
-GROUP BY GROUPING SETS ((step), (step, category), (step, source), (step, origin), (step, lang))
-ORDER BY step, category NULLS FIRST, source NULLS FIRST, origin NULLS FIRST, lang NULLS FIRST;
+-- The step tables are nested (each keeps a subset of the one before), so a row's reach k (0-7) is the number
+-- of step tables holding it and the row is counted at every step <= k; stages/select.py sums the counts.
+CREATE OR REPLACE TEMP TABLE funnel_reach AS
+SELECT f.line, f.id, f.category, f.source,
+       CASE WHEN coalesce(f.origin, 'original') <> 'original' THEN 'augmented_prompt'
+            WHEN f.candidate_type = 'regenerated' THEN 'regenerated'
+            ELSE 'source_response' END AS origin,
+       coalesce(f.lang, 'unknown') AS lang, coalesce(r.k, 0) AS k
+FROM feat f LEFT JOIN (
+    SELECT line, count(*) AS k FROM (
+        SELECT line FROM s1_valid UNION ALL SELECT line FROM s2_ppl UNION ALL SELECT line FROM s3_response
+        UNION ALL SELECT line FROM s4_instruction UNION ALL SELECT line FROM s5_decontam
+        UNION ALL SELECT line FROM s6_best UNION ALL SELECT line FROM s7_cap)
+    GROUP BY line) r USING (line);
+
+-- (k, category, source, origin, lang, rows, prompts): rows per group and reach; prompts (overall rows
+-- only) = the prompts whose furthest row reaches k
+SELECT k, category, source, origin, lang, count(*) AS rows, NULL AS prompts
+FROM funnel_reach
+GROUP BY GROUPING SETS ((k), (k, category), (k, source), (k, origin), (k, lang))
+UNION ALL
+SELECT k, NULL, NULL, NULL, NULL, NULL, count(*) FROM (SELECT id, max(k) AS k FROM funnel_reach GROUP BY id) GROUP BY k;

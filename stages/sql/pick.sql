@@ -39,7 +39,8 @@ SELECT b.id, b.category, b.source, fb.prompt, b.cand_id AS chosen_id, w.cand_id 
        fb.response AS chosen, fw.response AS rejected, b.response_score - w.response_score AS gap
 FROM s7_cap b
 JOIN (SELECT * EXCLUDE (rk) FROM (
-          SELECT *, row_number() OVER (PARTITION BY id ORDER BY response_score, cand_id DESC) AS rk FROM s1_valid)
+          SELECT *, row_number() OVER (PARTITION BY id ORDER BY response_score, cand_id DESC) AS rk
+          FROM s1_valid WHERE id IN (SELECT id FROM s7_cap))
       WHERE rk = 1) w ON b.id = w.id
 JOIN feat fb ON fb.line = b.line
 JOIN feat fw ON fw.line = w.line

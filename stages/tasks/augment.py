@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from stages.llm.rules import lang
 from stages.tasks.base import Task
+from stages.text import detect_lang as lang
 
 TRUSTED = ("category_name", "category_zh", "definition", "keywords", "k", "language")
 _WORDISH = re.compile(r"[^\W\d_]", re.UNICODE)

@@ -12,8 +12,9 @@ import re
 import unicodedata
 
 from stages import taxonomy
-from stages.llm.rules import label_codes, lang
+from stages.llm.rules import label_codes
 from stages.tasks.base import Task
+from stages.text import detect_lang as lang
 
 # Separators between free-form labels: commas, 、, semicolons, slashes, pipes, newlines.
 _LABEL_SPLIT = re.compile(r"[,，、;；/|｜\n]+")

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 
 from stages import taxonomy
-from stages.llm.rules import gibberish, instruction_score, label_codes, lang
+from stages.llm.rules import gibberish, instruction_score, label_codes
 from stages.tasks.base import Task
+from stages.text import detect_lang as lang
 from stages.text import ngrams, tokens
 
 TAGS = {"zh": ("分析：", "回答："), "en": ("Analysis:", "Answer:")}
