@@ -150,7 +150,7 @@ def run(params: dict, inputs: dict | None = None, outputs: dict = OUTPUTS) -> di
     failing = [c for c, n in short.items() if n < min_share * per_category]
     if failing:
         hint = (" Most candidates were removed as training prompts: use different files (or a held-out split) "
-                "in collect.sources and eval.newsafety.sources (README)."
+                "in collect.sources and eval.newsafety.sources (docs/evaluation.md)."
                 if stats["decontaminated"] > sum(len(v) for v in by_cat.values()) else
                 " Add a source that carries these categories, or lower per_category / eval.newsafety.min_share.")
         raise StageError(f"build-newsafety: {', '.join(f'{c} {short[c]}' for c in failing)} prompts, below "

@@ -47,7 +47,7 @@ def rates(rows: list[dict]) -> dict:
             rate, stderr = stats.rate_stderr(v)
             block[g] = {"refusal_rate": rate, "stderr": stderr, "n": len(v)}
         out["by_" + key] = block
-    for lang in ("zh", "en"):  # flat per-language rates (DESIGN metrics keys)
+    for lang in ("zh", "en"):  # flat per-language rates (metrics keys zh, en)
         b = out["by_lang"].get(lang)
         out[lang] = b["refusal_rate"] if b else None
     return out

@@ -1,6 +1,6 @@
-"""Source loaders: one generator per native format, each yielding `collected` records (see DESIGN.md).
+"""Source loaders: native records (read by stages/formats) turned into `collected` records (docs/developing.md).
 
-`load(path, fmt, ...)` streams records and applies the input policies (README "Data sources"):
+`load(path, fmt, ...)` streams records and applies the input policies (users' view: docs/data.md):
 - invalid JSON / UTF-8, wrong types, missing fields: `InputError` naming file, line and field;
 - empty or whitespace-only prompt: skipped, counted as `empty_prompt`;
 - prompt longer than `max_prompt_chars`: skipped (not truncated: a cut attack prompt is another prompt),

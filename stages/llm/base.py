@@ -68,13 +68,14 @@ class Backend(abc.ABC):
             self.on_result(index, completion)
 
     @abc.abstractmethod
-    def generate(self, conversations: list[Conversation], gen: GenConfig, task: str,
+    def generate(self, conversations: list[Conversation], gen: GenConfig, task: Any,
                  sample_index: int = 0) -> list[Completion]:
         """One completion per conversation for sample `sample_index` (0..gen.n-1), reported through
         `_emit` as each arrives.
 
-        `task` names the prompt template (e.g. "label", "score_response"); the rules backend
-        dispatches on it, model backends use it only for progress bars and counters.
+        `task` is the stages.tasks object the conversations were rendered with (e.g. a tasks.label.Label);
+        model backends use only `str(task)`, its name, in progress bars; the rules backend answers each
+        conversation with `task.rules_answer(values, user)` and never reads a task name.
         """
 
     def loglik(self, texts: list[str], max_tokens: int | None = None) -> list[dict[str, float]]:

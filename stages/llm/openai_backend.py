@@ -40,6 +40,7 @@ import os
 import random
 import sys
 import threading
+from typing import Any
 
 from tqdm import tqdm
 
@@ -94,7 +95,7 @@ class OpenAIBackend(Backend):
         self.counters[what] = self.counters.get(what, 0) + 1
 
     # ---- sync entry points ----------------------------------------------------------------------
-    def generate(self, conversations: list[Conversation], gen: GenConfig, task: str,
+    def generate(self, conversations: list[Conversation], gen: GenConfig, task: Any,
                  sample_index: int = 0) -> list[Completion]:
         if not conversations:
             return []

@@ -1,4 +1,4 @@
-"""The records at every dataset boundary, each defined once (stages/DESIGN.md explains the fields).
+"""The records at every dataset boundary, each defined once (docs/developing.md explains the fields).
 Category codes are read from stages/taxonomy.yaml (never copied); extra fields are allowed everywhere."""
 from __future__ import annotations
 
