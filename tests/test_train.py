@@ -179,3 +179,14 @@ def test_named_recipe_trains_with_the_params_lr(tiny_llama, tmp_path):
     state = json.loads((out / "trainer_state.json").read_text())
     lrs = [h["learning_rate"] for h in state["log_history"] if "learning_rate" in h]
     assert lrs and max(lrs) <= 2.5e-4 and max(lrs) > 6e-7  # the optimizer ran at x, not the recipe's 6e-7
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU path")
+def test_bf16_on_a_cpu_trains_with_use_cpu(tiny_llama, tmp_path):
+    # transformers refuses bf16 without a GPU unless use_cpu is set; the stage sets it (and only then)
+    assert "use_cpu" not in build_config(PARAMS, "m", "d", "o")[0]
+    res, out, metrics, plot = run_stage(tmp_path, tiny_llama, precision="bf16")
+    assert res.exit_code == 0, res.output
+    m, cfg = check_outputs(out, metrics, plot, tiny_llama)
+    assert cfg["bf16"] is True and cfg["use_cpu"] is True and m["steps"] == 4
