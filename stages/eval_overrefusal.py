@@ -69,10 +69,11 @@ def run(params: dict, inputs: dict, outputs: dict) -> dict:
     judge = role_llm(params, "eval_judge", stage="eval_overrefusal")
     convs = [JUDGE.render(it["prompt"], r or "") for it, r in zip(items, responses)]
     judged = [o[0].text for o in judge.chat(convs, task=JUDGE)]
-    rows = [{"id": it["id"], "model": name, "task": "overrefusal", "raw": resp, "pred": verdict(jr),
-             "gold": "compliance", "correct": None if verdict(jr) is None else verdict(jr) == "compliance",
+    preds = [verdict(jr) for jr in judged]
+    rows = [{"id": it["id"], "model": name, "task": "overrefusal", "raw": resp, "pred": pred,
+             "gold": "compliance", "correct": None if pred is None else pred == "compliance",
              "lang": it["lang"], "type": it.get("type"), "judge_raw": jr}
-            for it, resp, jr in zip(items, responses, judged)]
+            for it, resp, jr, pred in zip(items, responses, judged, preds)]
     m = rates(rows)
     m["llm"] = {"eval_model": llm.stats(), "eval_judge": judge.stats()}
     llm.close()
