@@ -57,15 +57,13 @@ def outputs_for(name: str) -> dict:
 def run(params: dict, inputs: dict, outputs: dict) -> dict:
     """params {"eval": {"newsafety", "generation"}, "roles": {"eval_judge"}}; inputs {"name": the model's name,
     "model": its directory, "newsafety", "labels"} -> the metrics (also in outputs["metrics"])."""
-    p, generation, name = params["eval"]["newsafety"], params["eval"]["generation"], inputs["name"]
+    p, name = params["eval"]["newsafety"], inputs["name"]
     clear_outputs(outputs)
 
     items = load_set(inputs.get("newsafety", DATA))
-    llm = ev.model_llm(inputs["model"], generation, max_tokens=p.get("max_tokens"))
-    responses = ev.generate(llm, [it["prompt"] for it in items], task="newsafety")
+    llm = ev.model_llm(inputs["model"], params["eval"]["generation"], max_tokens=p.get("max_tokens"))
     judge = role_llm(params, "eval_judge", stage="eval_newsafety")
-    convs = [JUDGE.render(it["prompt"], r or "") for it, r in zip(items, responses)]
-    judged = [o[0].text for o in judge.chat(convs, task=JUDGE)]
+    responses, judged, llm_stats = ev.answer_and_judge(llm, judge, items, "newsafety", JUDGE)
 
     human = ev.load_labels(inputs.get("labels", ev.LABELS))
     rows, queue, reviewed = [], [], 0
@@ -84,9 +82,7 @@ def run(params: dict, inputs: dict, outputs: dict) -> dict:
     b = TASK["bootstrap"]
     m = summarize(rows, int(p.get("seed", 0)), int(b["n"]), float(b["alpha"]))
     m.update({"uncertain": sum(r["pred"] == "uncertain" for r in rows), "reviewed": reviewed,
-              "llm": {"eval_model": llm.stats(), "eval_judge": judge.stats()}})
-    llm.close()
-    judge.close()
+              "llm": llm_stats})
     ev.update_queue("newsafety", name, queue)
     ev.write_predictions(outputs["predictions"], rows)
     return write_metrics(outputs["metrics"], m)

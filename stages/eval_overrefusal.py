@@ -60,24 +60,20 @@ def outputs_for(name: str) -> dict:
 def run(params: dict, inputs: dict, outputs: dict) -> dict:
     """params {"eval": {"overrefusal", "generation"}, "roles": {"eval_judge"}} (the prompts: eval.overrefusal.path);
     inputs {"name": the model's name, "model": its directory} -> the metrics (also in outputs["metrics"])."""
-    p, generation, name = params["eval"]["overrefusal"], params["eval"]["generation"], inputs["name"]
+    p, name = params["eval"]["overrefusal"], inputs["name"]
     clear_outputs(outputs)
 
     items = load_prompts(p["path"], p.get("limit"))
-    llm = ev.model_llm(inputs["model"], generation, max_tokens=p.get("max_tokens"))
-    responses = ev.generate(llm, [it["prompt"] for it in items], task="overrefusal")
+    llm = ev.model_llm(inputs["model"], params["eval"]["generation"], max_tokens=p.get("max_tokens"))
     judge = role_llm(params, "eval_judge", stage="eval_overrefusal")
-    convs = [JUDGE.render(it["prompt"], r or "") for it, r in zip(items, responses)]
-    judged = [o[0].text for o in judge.chat(convs, task=JUDGE)]
+    responses, judged, llm_stats = ev.answer_and_judge(llm, judge, items, "overrefusal", JUDGE)
     preds = [verdict(jr) for jr in judged]
     rows = [{"id": it["id"], "model": name, "task": "overrefusal", "raw": resp, "pred": pred,
              "gold": "compliance", "correct": None if pred is None else pred == "compliance",
              "lang": it["lang"], "type": it.get("type"), "judge_raw": jr}
             for it, resp, jr, pred in zip(items, responses, judged, preds)]
     m = rates(rows)
-    m["llm"] = {"eval_model": llm.stats(), "eval_judge": judge.stats()}
-    llm.close()
-    judge.close()
+    m["llm"] = llm_stats
     ev.write_predictions(outputs["predictions"], rows)
     return write_metrics(outputs["metrics"], m)
 

@@ -69,6 +69,19 @@ def generate(llm, prompts: list[str], task: str) -> list[str | None]:
     return [o[0].text for o in outs]
 
 
+def answer_and_judge(llm, judge, items: list[dict], task: str, judge_task) -> tuple[list, list, dict]:
+    """The model under test (`llm`) answers each item's prompt, then `judge` judges every (prompt, answer)
+    with `judge_task`. Returns (answers, the judge's raw outputs, {"eval_model": stats, "eval_judge": stats});
+    both LLMs are closed."""
+    responses = generate(llm, [it["prompt"] for it in items], task=task)
+    convs = [judge_task.render(it["prompt"], r or "") for it, r in zip(items, responses)]
+    judged = [o[0].text for o in judge.chat(convs, task=judge_task)]
+    stats = {"eval_model": llm.stats(), "eval_judge": judge.stats()}
+    llm.close()
+    judge.close()
+    return responses, judged, stats
+
+
 class OptionScorer:
     """SafetyBench's CLP method: the log-probability of each option letter as the continuation of the raw
     prompt, through the LLM layer (`LLM.choice_logprobs`: cached, counted, model and inputs on `device`;
