@@ -14,7 +14,7 @@ from stages.llm.openai_backend import OpenAIBackend
 from tests.openai_server import ChatServer, echo_answer
 
 ROOT = Path(__file__).resolve().parent.parent
-FAST = {"timeout": 1.0, "backoff": 0.01, "backoff_max": 0.05}  # client settings for quick tests
+FAST = {"timeout": 3.0, "backoff": 0.01, "backoff_max": 0.05}  # client settings for quick tests
 
 
 def convs(n, prefix="q"):
@@ -28,7 +28,7 @@ def write_params(path, **role):
 
 
 def test_faults_every_row_returns_and_requests_equal_rows_plus_retries():
-    with ChatServer(delay=0.005, fault_rate=0.2, hang=2.5, seed=3) as srv:
+    with ChatServer(delay=0.005, fault_rate=0.2, hang=4.0, seed=3) as srv:
         b = OpenAIBackend("m", base_url=srv.url, concurrency=8, max_retries=8, **FAST)
         cs = convs(200)
         out = b.generate(cs, GenConfig(), "label")
@@ -42,7 +42,7 @@ def test_faults_every_row_returns_and_requests_equal_rows_plus_retries():
 
 
 def test_no_retry_budget_turns_failures_into_error_rows():
-    with ChatServer(fault_rate=0.3, hang=2.5, seed=2) as srv:
+    with ChatServer(fault_rate=0.3, hang=4.0, seed=2) as srv:
         b = OpenAIBackend("m", base_url=srv.url, concurrency=8, max_retries=0, **FAST)
         cs = convs(60)
         out = b.generate(cs, GenConfig(), "label")

@@ -14,7 +14,7 @@ ENV = "MSEED_TEST_API_KEY"
 
 
 def params(tmp_path, url, **extra):
-    role = {"backend": "openai", "model": "m", "base_url": url, "api_key_env": ENV, "timeout": 1.0,
+    role = {"backend": "openai", "model": "m", "base_url": url, "api_key_env": ENV, "timeout": 3.0,
             "backoff": 0.01, **extra}
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump({"roles": {"remote": role}}))
@@ -27,7 +27,7 @@ def files_containing(root, needle: bytes):
 
 def test_key_is_used_but_never_stored_or_printed(tmp_path, monkeypatch, capfd):
     monkeypatch.setenv(ENV, KEY)
-    with ChatServer(api_key=KEY, fault_rate=0.3, hang=2.0, seed=4) as srv:
+    with ChatServer(api_key=KEY, fault_rate=0.3, hang=4.0, seed=4) as srv:
         p = params(tmp_path, srv.url, max_retries=0, n=2)
         convs = [[{"role": "user", "content": f"secret test {i}"}] for i in range(40)]
         with get_llm("remote", params_path=p) as llm:
@@ -123,7 +123,7 @@ def test_regenerate_under_every_fault_and_leak_keeps_every_row_and_never_the_key
     monkeypatch.setenv(ENV, SLASH_KEY)
     rows = [prow(i) for i in range(120)]
     kinds = FAULTS + LEAKS + BAD_ANSWERS
-    with ChatServer(fault_rate=0.3, faults=kinds, retry_after=0.02, hang=1.0, responder=cot_answer,
+    with ChatServer(fault_rate=0.3, faults=kinds, retry_after=0.02, hang=4.0, responder=cot_answer,
                     huge=200_000) as srv:
         role = {"backend": "openai", "model": "safety-test", "base_url": srv.url, "api_key_env": ENV,
                 "concurrency": 8, "max_retries": 4, "max_response_bytes": 100_000, **FAST}

@@ -18,7 +18,7 @@ pytest.importorskip("stages.regenerate")
 pytest.importorskip("stages.llm.openai_backend")
 
 ROOT = Path(__file__).resolve().parent.parent
-FAST = {"timeout": 0.5, "backoff": 0.005, "backoff_max": 0.02, "retry_after_max": 0.1}
+FAST = {"timeout": 3.0, "backoff": 0.005, "backoff_max": 0.02, "retry_after_max": 0.1}
 OUT = "data/regenerate/candidates.jsonl"
 METRICS = "metrics/regenerate.json"
 
@@ -81,7 +81,7 @@ def test_regenerate_survives_faults_and_accounts_every_row(tmp_path, monkeypatch
     from stages.regenerate import run
 
     rows = [prow(i) for i in range(100)]
-    with ChatServer(delay=0.002, fault_rate=0.2, retry_after=0.05, hang=1.0, responder=cot_answer) as srv:
+    with ChatServer(delay=0.002, fault_rate=0.2, retry_after=0.05, hang=4.0, responder=cot_answer) as srv:
         setup_stage(tmp_path, monkeypatch, rows, role(srv.url, max_retries=10))
         seed_covering_all_faults(srv, first_attempt_contents(tmp_path, rows))
         report = run(stage_params("regenerate", "roles.safety_model"))
@@ -108,7 +108,7 @@ def test_regenerate_without_retries_keeps_error_rows_then_fails_above_budget(tmp
     from stages.regenerate import run
 
     rows = [prow(i) for i in range(60)]
-    with ChatServer(delay=0.002, fault_rate=0.2, seed=1, retry_after=0.05, hang=1.0, responder=cot_answer) as srv:
+    with ChatServer(delay=0.002, fault_rate=0.2, seed=1, retry_after=0.05, hang=4.0, responder=cot_answer) as srv:
         # (1) error budget 50%: completes; every failed request is a kept, counted error row
         setup_stage(tmp_path, monkeypatch, rows, role(srv.url, max_retries=0), max_error_rate=0.5)
         report = run(stage_params("regenerate", "roles.safety_model"))
@@ -166,7 +166,7 @@ def setup_score(tmp_path, monkeypatch, tiny_llama, judge, rows=30):
 
 def test_score_judge_survives_faults(tmp_path, monkeypatch, tiny_llama):
     score_mod = pytest.importorskip("stages.score")
-    with ChatServer(delay=0.002, fault_rate=0.2, seed=4, retry_after=0.05, hang=1.0, responder=judge_answer) as srv:
+    with ChatServer(delay=0.002, fault_rate=0.2, seed=4, retry_after=0.05, hang=4.0, responder=judge_answer) as srv:
         cands = setup_score(tmp_path, monkeypatch, tiny_llama, role(srv.url, max_retries=10))
         m = score_mod.run(score_mod.stage_params("score", "roles.ppl_model", "roles.judge"))
         faults = list(srv.fault_log)
@@ -183,7 +183,7 @@ def test_score_judge_survives_faults(tmp_path, monkeypatch, tiny_llama):
 
 def test_score_judge_without_retries_keeps_null_rows(tmp_path, monkeypatch, tiny_llama):
     score_mod = pytest.importorskip("stages.score")
-    with ChatServer(delay=0.002, fault_rate=0.2, seed=4, hang=1.0, responder=judge_answer) as srv:
+    with ChatServer(delay=0.002, fault_rate=0.2, seed=4, hang=4.0, responder=judge_answer) as srv:
         # max_error_rate is set for a score stage that has one; it must let these rows through
         cands = setup_score(tmp_path, monkeypatch, tiny_llama, role(srv.url, max_retries=0))
         params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
@@ -209,7 +209,7 @@ def test_score_fails_above_error_budget_and_writes_nothing(tmp_path, monkeypatch
     score_mod = pytest.importorskip("stages.score")
     from stages.io import StageError
 
-    with ChatServer(delay=0.002, fault_rate=0.2, seed=4, hang=1.0, responder=judge_answer) as srv:
+    with ChatServer(delay=0.002, fault_rate=0.2, seed=4, hang=4.0, responder=judge_answer) as srv:
         setup_score(tmp_path, monkeypatch, tiny_llama, role(srv.url, max_retries=0))
         params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
         params["score"]["max_error_rate"] = 0.01
