@@ -171,7 +171,8 @@ def _limits(timeout: float, memory_mb: int, max_procs: int, uid: int | None):
 
 def run_program(code: str, timeout: float = 10.0, memory_mb: int = 1024, max_procs: int = 32,
                 _checked: bool = False) -> dict:
-    """Run `code`; returns {status: passed|failed|timeout, returncode, stderr (last 500 chars)}."""
+    """Run `code`; returns {status: passed|failed|timeout, returncode, stderr (last 500 chars; the random
+    temp dir written as `<sandbox>`, so the same program gives the same stderr)}."""
     if not _checked and (why := check()):
         raise SandboxUnavailable(f"HumanEval sandbox unavailable: {why}")
     token = secrets.token_hex(16)
@@ -211,7 +212,7 @@ def run_program(code: str, timeout: float = 10.0, memory_mb: int = 1024, max_pro
             tail = f.read()
         with open(err_path, "rb") as f:
             f.seek(max(0, os.path.getsize(err_path) - 2000))
-            stderr = f.read().decode("utf-8", "replace")
+            stderr = f.read().decode("utf-8", "replace").replace(tmp, "<sandbox>")  # stable across runs
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(logs, ignore_errors=True)

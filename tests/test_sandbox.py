@@ -19,6 +19,12 @@ def test_correct_and_wrong_completions():
     assert res["status"] == "failed" and "AssertionError" in res["stderr"]
 
 
+def test_same_failing_program_gives_the_same_stderr():
+    """The random temp dir is not in the stderr kept in predictions (their DVC hash stays stable)."""
+    a, b = run("    raise ValueError('x')\n"), run("    raise ValueError('x')\n")
+    assert a["stderr"] == b["stderr"] and '"<sandbox>/prog.py"' in a["stderr"] and "mseed-sandbox" not in a["stderr"]
+
+
 def test_infinite_loop_times_out_quickly():
     t0 = time.time()
     assert run("    while True:\n        pass\n", timeout=2)["status"] == "timeout"
