@@ -77,12 +77,13 @@ class ChatServer:
     def __init__(self, delay: float = 0.0, fault_rate: float = 0.0, seed: int = 0, faults=FAULTS,
                  retry_after: float = 0.0, hang: float = 2.0, responder=echo_answer, api_key: str | None = None,
                  auth_status: int = 401, host: str = "127.0.0.1", port: int = 0, huge: int = 1 << 20,
-                 completions=None, keep_alive: bool = False):
+                 completions=None, keep_alive: bool = False, finish: str = "stop"):
         self.delay, self.fault_rate, self.seed, self.faults = delay, fault_rate, seed, tuple(faults)
         self.retry_after, self.hang, self.responder, self.api_key = retry_after, hang, responder, api_key
         self.auth_status, self.huge = auth_status, huge
         self.completions = completions  # callable(body) -> response dict for /v1/completions
         self.keep_alive = keep_alive
+        self.finish = finish                   # finish_reason of answers (e.g. "length": cut by max_tokens)
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.requests = 0                      # POSTs received (each attempt counts)
@@ -207,7 +208,7 @@ class ChatServer:
                 if fault in ("leak400", "leakjson", "leakurl", "leakcut"):
                     return self._send(400, leak_body(fault, key))
                 text = srv.responder(messages)
-                finish, model = "stop", body.get("model")
+                finish, model = srv.finish, body.get("model")
                 if fault in ("emptyanswer", "filtered"):
                     text, finish = "", "stop" if fault == "emptyanswer" else "content_filter"
                 elif fault == "huge":

@@ -203,3 +203,16 @@ def test_choices_are_matched_by_index():
     with ChatServer(fault_rate=1.0, faults=("badindex",)) as srv:
         out = OpenAIBackend("m", base_url=srv.url, max_retries=0, **FAST).generate(convs(3), GenConfig(), "t")
     assert [c.text for c in out] == [echo_answer(c) for c in convs(3)]
+
+
+def test_answer_cut_inside_a_character_loses_the_broken_tail_fresh_and_cached(tmp_path):
+    from stages.llm import get_llm
+    cut = lambda messages: "安全第一\ufffd"  # noqa: E731  what a byte-level tokenizer decodes from a cut character
+    for finish, want in (("length", "安全第一"), ("stop", "安全第一\ufffd")):
+        with ChatServer(responder=cut, finish=finish) as srv:
+            params = write_params(tmp_path / f"{finish}.yaml", base_url=srv.url, **FAST)
+            for _ in range(2):  # fresh, then from the cache
+                with get_llm("remote", params_path=params) as llm:
+                    out = llm.chat([[{"role": "user", "content": f"q {finish}"}]], task="t")
+                assert out[0][0].text == want
+            assert srv.requests == 1

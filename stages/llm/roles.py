@@ -145,7 +145,7 @@ class LLM:
             got = self._cached(keys, from_cache, on_result, lambda idx, s=s: self.backend.generate(
                 [convs[i] for i in idx], gen, task, sample_index=s))
             for i, comp in enumerate(got):
-                out[i][s] = comp
+                out[i][s] = _drop_cut_char(comp)
         return out  # type: ignore[return-value]
 
     def loglik(self, texts: list[str], max_tokens: int | None = None) -> list[dict[str, float]]:
@@ -272,3 +272,11 @@ def get_llm(role: str, stage: str | None = None, params_path: str = PARAMS_FILE)
     from stages.params import stage_params
 
     return role_llm(stage_params(f"roles.{role}", path=params_path), role, stage)
+
+
+def _drop_cut_char(comp: Completion) -> Completion:
+    """An answer cut by max_tokens inside a multibyte character decodes to a trailing U+FFFD: drop it
+    (fresh or cached alike, so a warm run gives the same text as a cold one)."""
+    if comp.text and comp.text.endswith("\ufffd") and comp.meta.get("finish_reason") == "length":
+        comp.text = comp.text.rstrip("\ufffd")
+    return comp
