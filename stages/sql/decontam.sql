@@ -3,10 +3,24 @@
 -- Tokens are those of stages.text.tokens (the reference: tests/test_select.py checks they agree): every
 -- CJK character is one token, every other letter/digit run one token, lower case, punctuation dropped.
 -- NFKC is approximated by folding full-width letters and digits to ASCII.
-CREATE OR REPLACE TEMP MACRO mseed_tokens(s) AS regexp_extract_all(
-    lower(CASE WHEN regexp_matches(s, '[０-９Ａ-Ｚａ-ｚ]')
-               THEN translate(s, '０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ', '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz') ELSE s END),
-    '[\x{3400}-\x{4dbf}\x{4e00}-\x{9fff}\x{f900}-\x{faff}\x{3040}-\x{30ff}\x{ac00}-\x{d7af}]|[\pL\pN]+');
+CREATE OR REPLACE TEMP MACRO mseed_norm(s) AS
+    lower(CASE WHEN regexp_matches(s, '[０-９Ａ-Ｚａ-ｚ]') THEN translate(s, '０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ', '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz') ELSE s END);
+
+-- the CJK ranges, one token per character (a constant: the patterns built from it are compiled once)
+CREATE OR REPLACE TEMP MACRO mseed_cjk() AS '\x{3400}-\x{4dbf}\x{4e00}-\x{9fff}\x{f900}-\x{faff}\x{3040}-\x{30ff}\x{ac00}-\x{d7af}';
+
+-- The tokens of normalized text t are regexp_extract_all(t, '[CJK]|[\pL\pN]+'), one regex match per token
+-- (the slow part). Three common shapes give the same list by string splits: only CJK characters (each a
+-- token); lower-case ASCII words with single spaces; no letter/digit outside CJK (CJK and punctuation:
+-- each CJK character a token; a letter/digit run starting outside CJK would also take the CJK after it).
+CREATE OR REPLACE TEMP MACRO mseed_split(t) AS CASE
+    WHEN regexp_full_match(t, '[' || mseed_cjk() || ']+') THEN string_split(t, '')
+    WHEN regexp_full_match(t, '[a-z0-9]+( [a-z0-9]+)*') THEN string_split(t, ' ')
+    WHEN NOT regexp_matches(t, '[^' || mseed_cjk() || '\PL]|[^' || mseed_cjk() || '\PN]')
+        THEN list_filter(string_split(regexp_replace(t, '[^' || mseed_cjk() || ']+', '', 'g'), ''), lambda x: x <> '')
+    ELSE regexp_extract_all(t, '[' || mseed_cjk() || ']|[\pL\pN]+') END;
+
+CREATE OR REPLACE TEMP MACRO mseed_tokens(s) AS mseed_split(mseed_norm(s));
 
 -- token hashes; an n-gram is one hash of n consecutive token hashes, hash(h[i], ..., h[i+n-1]) (no list
 -- slices: {{ngram_hash}} is that expression, written out for $n by stages/select.py); a text shorter than n
