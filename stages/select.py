@@ -26,6 +26,7 @@ from pathlib import Path
 
 import click
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from stages.io import InputError, clear_outputs, iter_jsonl, read_json, read_jsonl, write_json, write_metrics
@@ -125,11 +126,19 @@ def decontaminate(con, eval_sets: dict[str, list[str]], n: int) -> dict:
 STEPS = ["0_input", "1_valid", "2_ppl", "3_response_score", "4_instruction_score", "5_decontam",
          "6_best_per_prompt", "7_category_cap"]
 GROUPS = ("category", "source", "origin", "lang")
+STEP_TABLES = ("s1_valid", "s2_ppl", "s3_response", "s4_instruction", "s5_decontam", "s6_best", "s7_cap")
 
 
 def _funnel(con) -> dict:
     """step -> {rows, prompts, category: {..}, source: {..}, origin: {..}, lang: {..}} (rows per group);
     a row reaching step k counts at steps 0..k (funnel.sql), groups in sorted order."""
+    lines = con.execute("SELECT count(*) FROM feat_rows").fetchone()[0]
+    reach = np.zeros(lines + 1, dtype=np.int64)  # index = line; k = the step tables holding the line
+    for table in STEP_TABLES:
+        reach += np.bincount(con.execute(f"SELECT line FROM {table}").fetchnumpy()["line"], minlength=lines + 1)
+    con.register("reach_arrow", pa.table({"k": reach[1:]}))
+    con.execute("CREATE OR REPLACE TEMP TABLE reach AS SELECT * FROM reach_arrow")
+    con.unregister("reach_arrow")
     rows = {s: {"rows": 0, "prompts": 0, **{g: {} for g in GROUPS}} for s in STEPS}
     for k, cat, src, origin, lang, n, prompts in run_sql(con, "funnel", {}).fetchall():
         for step in STEPS[: k + 1]:
