@@ -136,11 +136,11 @@ def _funnel(con) -> dict:
     reach = np.zeros(lines + 1, dtype=np.int64)  # index = line; k = the step tables holding the line
     for table in STEP_TABLES:
         reach += np.bincount(con.execute(f"SELECT line FROM {table}").fetchnumpy()["line"], minlength=lines + 1)
-    con.register("reach_arrow", pa.table({"k": reach[1:]}))
-    con.execute("CREATE OR REPLACE TEMP TABLE reach AS SELECT * FROM reach_arrow")
-    con.unregister("reach_arrow")
+    con.register("reach", pa.table({"k": reach[1:]}))
+    counts = run_sql(con, "funnel", {}).fetchall()
+    con.unregister("reach")
     rows = {s: {"rows": 0, "prompts": 0, **{g: {} for g in GROUPS}} for s in STEPS}
-    for k, cat, src, origin, lang, n, prompts in run_sql(con, "funnel", {}).fetchall():
+    for k, cat, src, origin, lang, n, prompts in counts:
         for step in STEPS[: k + 1]:
             s = rows[step]
             for key, value in zip(GROUPS, (cat, src, origin, lang)):
