@@ -101,6 +101,13 @@ def eval_prompts(path) -> list[str]:
     return out
 
 
+def ngram_sql(n: int) -> dict:
+    """The {{pieces}} of decontam.sql for n-grams of n tokens (two halves of m = ceil(n/2) tokens)."""
+    m = (n + 1) // 2
+    return {"half": str(m), "half_hash": "hash(" + ", ".join(f"h[i + {j}]" for j in range(m)) + ")",
+            "shift": str(n - m)}
+
+
 def decontaminate(con, eval_sets: dict[str, list[str]], n: int) -> dict:
     """Table `contam(prompt, exact, evalsets)` of the prompts in `cand_text` overlapping an eval set; counts."""
     names = list(eval_sets)
@@ -111,7 +118,7 @@ def decontaminate(con, eval_sets: dict[str, list[str]], n: int) -> dict:
     con.unregister("eval_arrow")
     if n < 1:
         raise ValueError(f"select.decontam_ngram must be at least 1, got {n}")
-    run_sql(con, "decontam", {"n": n}, {"ngram_hash": "hash(" + ", ".join(f"h[i + {j}]" for j in range(n)) + ")"})
+    run_sql(con, "decontam", {"n": n}, ngram_sql(n))
     checked, bad, exact = con.execute(
         "SELECT (SELECT count(*) FROM cand_text), count(*), count(*) FILTER (WHERE exact) FROM contam").fetchone()
     per_set = dict.fromkeys(names, 0)

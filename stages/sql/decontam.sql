@@ -22,13 +22,18 @@ CREATE OR REPLACE TEMP MACRO mseed_split(t) AS CASE
 
 CREATE OR REPLACE TEMP MACRO mseed_tokens(s) AS mseed_split(mseed_norm(s));
 
--- token hashes; an n-gram is one hash of n consecutive token hashes, hash(h[i], ..., h[i+n-1]) (no list
--- slices: {{ngram_hash}} is that expression, written out for $n by stages/select.py); a text shorter than n
--- is one n-gram, the hash of its token list.
+-- token hashes; an n-gram is one hash of n consecutive token hashes, from two overlapping halves of
+-- m = ceil(n/2) tokens: q[i] = hash(h[i], ..., h[i+m-1]) ({{half_hash}}, {{half}} = m), n-gram i =
+-- hash(q[i], q[i+n-m]) ({{shift}} = n - m): fewer list reads than hashing n values per n-gram (no list
+-- slices: the pieces are written out for $n by stages/select.py). A text shorter than n is one n-gram, the
+-- hash of its token list. Give mseed_ngrams q = mseed_halves(h) from a subquery (a macro argument is
+-- recomputed at every use).
 CREATE OR REPLACE TEMP MACRO mseed_token_hashes(s) AS list_transform(mseed_tokens(s), lambda x: hash(x));
 
-CREATE OR REPLACE TEMP MACRO mseed_ngrams(h, n) AS CASE WHEN len(h) < n THEN [hash(h)]
-    ELSE list_transform(range(1, len(h) - n + 2), lambda i: {{ngram_hash}}) END;
+CREATE OR REPLACE TEMP MACRO mseed_halves(h) AS list_transform(range(1, len(h) - {{half}} + 2), lambda i: {{half_hash}});
+
+CREATE OR REPLACE TEMP MACRO mseed_ngrams(h, q, n) AS CASE WHEN len(h) < n THEN [hash(h)]
+    ELSE list_transform(range(1, len(h) - n + 2), lambda i: hash(q[i], q[i + {{shift}}])) END;
 
 CREATE OR REPLACE TEMP TABLE eval_tok AS
 SELECT evalset, mseed_token_hashes(prompt) AS h FROM eval_text;
@@ -37,7 +42,8 @@ CREATE OR REPLACE TEMP TABLE eval_exact AS
 SELECT DISTINCT evalset, hash(h) AS norm FROM eval_tok WHERE len(h) > 0;
 
 CREATE OR REPLACE TEMP TABLE eval_gram AS
-SELECT DISTINCT evalset, unnest(mseed_ngrams(h, CAST($n AS BIGINT))) AS g FROM eval_tok WHERE len(h) > 0;
+SELECT DISTINCT evalset, unnest(mseed_ngrams(h, q, CAST($n AS BIGINT))) AS g
+FROM (SELECT evalset, h, mseed_halves(h) AS q FROM eval_tok WHERE len(h) > 0);
 
 -- candidate prompts by number (pid): the hits carry integers, not texts
 CREATE OR REPLACE TEMP TABLE cand_num AS SELECT row_number() OVER () AS pid, prompt FROM cand_text;
@@ -53,7 +59,8 @@ FROM cand_h c JOIN eval_exact e ON hash(c.h) = e.norm
 WHERE len(c.h) > 0
 UNION
 SELECT g.pid, e.evalset, false AS exact
-FROM (SELECT pid, unnest(mseed_ngrams(h, CAST($n AS BIGINT))) AS g FROM cand_h WHERE len(h) > 0) g
+FROM (SELECT pid, unnest(mseed_ngrams(h, q, CAST($n AS BIGINT))) AS g
+      FROM (SELECT pid, h, mseed_halves(h) AS q FROM cand_h WHERE len(h) > 0)) g
 JOIN eval_gram e USING (g);
 
 CREATE OR REPLACE TEMP TABLE contam AS
