@@ -26,6 +26,7 @@ from pathlib import Path
 
 import click
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from stages.io import InputError, clear_outputs, iter_jsonl, read_json, read_jsonl, write_json, write_metrics
@@ -100,6 +101,13 @@ def eval_prompts(path) -> list[str]:
     return out
 
 
+def ngram_sql(n: int) -> dict:
+    """The {{pieces}} of decontam.sql for n-grams of n tokens (two halves of m = ceil(n/2) tokens)."""
+    m = (n + 1) // 2
+    return {"half": str(m), "half_hash": "hash(" + ", ".join(f"h[i + {j}]" for j in range(m)) + ")",
+            "shift": str(n - m)}
+
+
 def decontaminate(con, eval_sets: dict[str, list[str]], n: int) -> dict:
     """Table `contam(prompt, exact, evalsets)` of the prompts in `cand_text` overlapping an eval set; counts."""
     names = list(eval_sets)
@@ -110,7 +118,7 @@ def decontaminate(con, eval_sets: dict[str, list[str]], n: int) -> dict:
     con.unregister("eval_arrow")
     if n < 1:
         raise ValueError(f"select.decontam_ngram must be at least 1, got {n}")
-    run_sql(con, "decontam", {"n": n}, {"ngram_hash": "hash(" + ", ".join(f"h[i + {j}]" for j in range(n)) + ")"})
+    run_sql(con, "decontam", {"n": n}, ngram_sql(n))
     checked, bad, exact = con.execute(
         "SELECT (SELECT count(*) FROM cand_text), count(*), count(*) FILTER (WHERE exact) FROM contam").fetchone()
     per_set = dict.fromkeys(names, 0)
@@ -125,13 +133,21 @@ def decontaminate(con, eval_sets: dict[str, list[str]], n: int) -> dict:
 STEPS = ["0_input", "1_valid", "2_ppl", "3_response_score", "4_instruction_score", "5_decontam",
          "6_best_per_prompt", "7_category_cap"]
 GROUPS = ("category", "source", "origin", "lang")
+STEP_TABLES = ("s1_valid", "s2_ppl", "s3_response", "s4_instruction", "s5_decontam", "s6_best", "s7_cap")
 
 
 def _funnel(con) -> dict:
     """step -> {rows, prompts, category: {..}, source: {..}, origin: {..}, lang: {..}} (rows per group);
     a row reaching step k counts at steps 0..k (funnel.sql), groups in sorted order."""
+    lines = con.execute("SELECT count(*) FROM feat_rows").fetchone()[0]
+    reach = np.zeros(lines + 1, dtype=np.int64)  # index = line; k = the step tables holding the line
+    for table in STEP_TABLES:
+        reach += np.bincount(con.execute(f"SELECT line FROM {table}").fetchnumpy()["line"], minlength=lines + 1)
+    con.register("reach", pa.table({"k": reach[1:]}))
+    counts = run_sql(con, "funnel", {}).fetchall()
+    con.unregister("reach")
     rows = {s: {"rows": 0, "prompts": 0, **{g: {} for g in GROUPS}} for s in STEPS}
-    for k, cat, src, origin, lang, n, prompts in run_sql(con, "funnel", {}).fetchall():
+    for k, cat, src, origin, lang, n, prompts in counts:
         for step in STEPS[: k + 1]:
             s = rows[step]
             for key, value in zip(GROUPS, (cat, src, origin, lang)):
@@ -162,7 +178,7 @@ class _Clock:
 
 
 def _write_outputs(con, out_dir: Path, system: str, clock: _Clock) -> dict:
-    from stages.io import atomic_path
+    from stages.io import atomic_open, atomic_path
 
     order = "ORDER BY split DESC, category, id"
     sft = [{"instruction": r["prompt"], "input": "", "output": r["response"], "system": system}
@@ -173,8 +189,9 @@ def _write_outputs(con, out_dir: Path, system: str, clock: _Clock) -> dict:
     tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp")
     shutil.rmtree(tmp_dir, ignore_errors=True)
     try:
-        write_json(tmp_dir / "sft.json", sft, indent=None)
-        write_json(tmp_dir / "pref.json", pref, indent=None)
+        for name, rows in (("sft.json", sft), ("pref.json", pref)):  # json.dumps: C encoder, json.dump is not
+            with atomic_open(tmp_dir / name) as f:
+                f.write(json.dumps(rows, ensure_ascii=False) + "\n")
         write_json(tmp_dir / "dataset_info.json", DATASET_INFO)
         with atomic_path(tmp_dir / "selected.jsonl") as tmp:
             with open(tmp, "w", encoding="utf-8") as f:

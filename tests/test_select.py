@@ -202,7 +202,7 @@ def test_sql_tokens_and_ngrams_agree_with_stages_text():
     from stages import text
     from stages.select import decontaminate
 
-    for n in (3, 6):
+    for n in (1, 2, 3, 5, 6, 8):
         con = duckdb.connect()
         con.execute("CREATE TEMP TABLE cand_text AS SELECT unnest($t) AS prompt", {"t": TEXTS})
         for i, ref in enumerate(TEXTS):
@@ -214,6 +214,27 @@ def test_sql_tokens_and_ngrams_agree_with_stages_text():
             assert got == want, (n, ref)
         toks = con.execute("SELECT mseed_tokens(unnest($t))", {"t": TEXTS}).fetchall()
         assert [t[0] for t in toks] == [text.tokens(t) for t in TEXTS]
+
+
+SHAPES = ["中文", "中文。", "请问 偷税漏税\n会有什么 后果？", "か\u3099が・ー", "中\u3000文", "abc def", "abc  def", " abc",
+          "abc ", "a1 b2", "Abc Def", "ａｂｃ ｄｅｆ", "a\tb", "abc中文def", "中文abc", "中３文", "中_文", "中①", "〇一二",
+          "한국어 텍스트", "x_y über-cool", "½ half", "", " ", "?!。"]
+
+
+def test_sql_token_shortcuts_equal_the_regex():
+    """mseed_split's string-split shortcuts (CJK only, plain ASCII words, CJK with punctuation) give the
+    regex's token list on every shape, the shortcut ones and the fallback ones."""
+    import duckdb
+
+    from stages.select import ngram_sql, run_sql
+
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE eval_text (evalset VARCHAR, prompt VARCHAR)")
+    con.execute("CREATE TEMP TABLE cand_text (prompt VARCHAR)")
+    run_sql(con, "decontam", {"n": 3}, ngram_sql(3))
+    rows = con.execute("SELECT s, mseed_tokens(s), regexp_extract_all(mseed_norm(s), '[' || mseed_cjk() || ']|[\\pL\\pN]+') "
+                       "FROM unnest($t) t(s)", {"t": SHAPES + TEXTS}).fetchall()
+    assert [(s, fast) for s, fast, _ in rows] == [(s, regex) for s, _, regex in rows]
 
 
 def test_funnel_counts_origin_and_language(tmp_path, monkeypatch):

@@ -2,22 +2,17 @@
 -- distinct prompts overall. origin: augmented_prompt (a prompt made by augment), regenerated (a safety_model
 -- response to a collected prompt), source_response (the source's own reference or negative response).
 -- The step tables are nested (each keeps a subset of the one before), so a row's reach k (0-7) is the number
--- of step tables holding it and the row is counted at every step <= k; stages/select.py sums the counts.
-CREATE OR REPLACE TEMP TABLE funnel_reach AS
-SELECT f.line, f.id, f.category, f.source,
+-- of step tables holding it and the row is counted at every step <= k; stages/select.py counts the tables
+-- holding each line into table `reach` (one row per feat row, in line order: a positional join) and sums.
+-- (k, category, source, origin, lang, rows, prompts): rows per group and reach; prompts (overall rows
+-- only) = the prompts whose furthest row reaches k
+WITH funnel_reach AS (
+SELECT f.id, f.category, f.source,
        CASE WHEN coalesce(f.origin, 'original') <> 'original' THEN 'augmented_prompt'
             WHEN f.candidate_type = 'regenerated' THEN 'regenerated'
             ELSE 'source_response' END AS origin,
-       coalesce(f.lang, 'unknown') AS lang, coalesce(r.k, 0) AS k
-FROM feat f LEFT JOIN (
-    SELECT line, count(*) AS k FROM (
-        SELECT line FROM s1_valid UNION ALL SELECT line FROM s2_ppl UNION ALL SELECT line FROM s3_response
-        UNION ALL SELECT line FROM s4_instruction UNION ALL SELECT line FROM s5_decontam
-        UNION ALL SELECT line FROM s6_best UNION ALL SELECT line FROM s7_cap)
-    GROUP BY line) r USING (line);
-
--- (k, category, source, origin, lang, rows, prompts): rows per group and reach; prompts (overall rows
--- only) = the prompts whose furthest row reaches k
+       coalesce(f.lang, 'unknown') AS lang, r.k
+FROM feat f POSITIONAL JOIN reach r)
 SELECT k, category, source, origin, lang, count(*) AS rows, NULL AS prompts
 FROM funnel_reach
 GROUP BY GROUPING SETS ((k), (k, category), (k, source), (k, origin), (k, lang))
