@@ -12,7 +12,7 @@ hang (sleep `hang` s, longer than the client timeout), connection reset, empty b
 JSON, non-JSON body. `api_key`: when set, a wrong Authorization header gets `auth_status` (401)
 with a body that echoes the header, as some real servers do.
 
-More fault kinds, only when named in `faults` (BAD_ANSWERS, LEAKS): an empty answer, a content-filtered
+More fault kinds, only when named in `faults` (BAD_ANSWERS, LEAKS, HOSTILE): an endless HTTP 400 body, an empty answer, a content-filtered
 empty answer, an answer of `huge` bytes, choices out of order (a decoy at index 1 listed first); and
 servers echoing the caller's key (from its Authorization header) in every way one may: an HTTP 400 body
 with the key straddling byte 200, JSON-escaped with `\/`, URL-encoded, cut short by the server, in
@@ -49,6 +49,7 @@ class _QuietServer(ThreadingHTTPServer):
 FAULTS = ("429", "500", "503", "hang", "reset", "empty", "truncated", "nonjson")
 BAD_ANSWERS = ("emptyanswer", "filtered", "huge", "badindex")
 LEAKS = ("leak400", "leakjson", "leakurl", "leakcut", "leakmodel", "leakcontent")
+HOSTILE = ("endless400",)  # an HTTP 400 whose body never ends (claims 1 TB, streams until the client leaves)
 
 
 def leak_body(kind: str, key: str) -> bytes:
@@ -204,6 +205,19 @@ class ChatServer:
                     return self._send(200, b"")
                 if fault == "nonjson":
                     return self._send(200, b"<html>502 Bad Gateway</html>")
+                if fault == "endless400":
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(1 << 40))
+                    self.end_headers()
+                    chunk = b'{"error": {"message": "' + b"x" * 65536
+                    try:
+                        while not srv.stop.is_set():
+                            self.wfile.write(chunk)
+                    except OSError:  # the client hung up
+                        pass
+                    self.close_connection = True
+                    return
                 key = auth[len("Bearer "):]
                 if fault in ("leak400", "leakjson", "leakurl", "leakcut"):
                     return self._send(400, leak_body(fault, key))

@@ -216,3 +216,18 @@ def test_answer_cut_inside_a_character_loses_the_broken_tail_fresh_and_cached(tm
                     out = llm.chat([[{"role": "user", "content": f"q {finish}"}]], task="t")
                 assert out[0][0].text == want
             assert srv.requests == 1
+
+
+def test_endless_error_body_is_cut_not_read_to_the_end():
+    """An HTTP 400 claiming 1 TB and streaming forever: the row fails at once with the status and a short
+    snippet (the client reads 64 KiB of it), not after the timeout, and nothing grows without bound."""
+    from tests.openai_server import HOSTILE
+    with ChatServer(fault_rate=1.0, faults=HOSTILE) as srv:
+        b = OpenAIBackend("m", base_url=srv.url, concurrency=2, max_retries=3, timeout=20, backoff=0.001)
+        t0 = time.monotonic()
+        out = b.generate(convs(2), GenConfig(), "t")
+        elapsed = time.monotonic() - t0
+    assert elapsed < 5  # without the cap: the 20 s timeout (or memory) ends it
+    assert all(c.text is None and c.error.startswith("HTTP 400: ") for c in out)
+    assert all(len(c.error) < 300 and "1 attempt" in c.error for c in out)  # a 4xx is not retried
+    assert srv.requests == 2

@@ -12,7 +12,7 @@ the JSON into a result or raises Retryable/Fatal.
 Per attempt: 401/403 -> LLMAuthError at once (every other request would fail too); 408/409/425/429,
 5xx, timeouts, connection errors, empty or non-JSON bodies -> Retryable (`Retry-After` /
 `retry-after-ms` honoured up to `retry_after_max`, else full jitter on an exponential ceiling); other
-statuses and oversized bodies -> Fatal. Each retry moves to the next base URL. Every text a server sends
+statuses and oversized bodies -> Fatal; of an error answer's body at most 64 KiB is read. Each retry moves to the next base URL. Every text a server sends
 back is masked (`masker`) before it is cut or kept; no SDK exception (its message holds the server's
 body) is chained to what we raise.
 """
@@ -28,6 +28,8 @@ import time
 import aiohttp
 import httpx2
 import openai
+
+ERROR_BODY_MAX = 64 << 10  # bytes of an error answer's body read (the rest is never received)
 
 RETRY_STATUS = {408, 409, 425, 429}
 NETWORK_ERRORS = (openai.APIConnectionError, httpx2.HTTPError, aiohttp.ClientError, OSError)
@@ -93,7 +95,7 @@ class Pool:
         n = self.b.concurrency
         self.http = openai.DefaultAioHttpClient(
             timeout=self.b.timeout, limits=httpx2.Limits(max_connections=n, max_keepalive_connections=n),
-            follow_redirects=False)
+            follow_redirects=False, event_hooks={"response": [self._cap_error_body]})
         self.clients = [openai.AsyncOpenAI(api_key=self.b._key, base_url=u, max_retries=0, timeout=self.b.timeout,
                                            http_client=self.http) for u in self.urls]
         return self
@@ -164,6 +166,22 @@ class Pool:
             raw = raw[:b.max_response_bytes]
         snippet = b._masker.mask(b._masker.mask(raw.decode("utf-8", "replace"))[:200]).replace("\n", " ")
         raise Fatal(f"HTTP {status}: {snippet}")
+
+    async def _cap_error_body(self, response) -> None:
+        """Before the SDK reads an error answer's whole body: keep at most ERROR_BODY_MAX bytes of it (the
+        snippet we report is 200 characters; a hostile server may send gigabytes or never stop)."""
+        if response.status_code < 300:
+            return
+        chunks, size = [], 0
+        try:
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= ERROR_BODY_MAX:
+                    break
+        finally:
+            await response.aclose()
+        response._content = b"".join(chunks)[:ERROR_BODY_MAX]  # what httpx's aread() returns from now on
 
     async def _read(self, r) -> bytes:
         """The body of a 2xx answer, at most max_response_bytes of it (Fatal beyond)."""
