@@ -12,11 +12,11 @@ hang (sleep `hang` s, longer than the client timeout), connection reset, empty b
 JSON, non-JSON body. `api_key`: when set, a wrong Authorization header gets `auth_status` (401)
 with a body that echoes the header, as some real servers do.
 
-More fault kinds, only when named in `faults` (BAD_ANSWERS, LEAKS, HOSTILE): an endless HTTP 400 body, an empty answer, a content-filtered
-empty answer, an answer of `huge` bytes, choices out of order (a decoy at index 1 listed first); and
-servers echoing the caller's key (from its Authorization header) in every way one may: an HTTP 400 body
-with the key straddling byte 200, JSON-escaped with `\/`, URL-encoded, cut short by the server, in
-the `model` field and inside the answer text of a 200 response.
+More fault kinds, only when named in `faults` (BAD_ANSWERS, LEAKS, HOSTILE): an endless HTTP 400 body,
+an empty answer, a content-filtered empty answer, an answer of `huge` bytes, choices out of order (a
+decoy at index 1 listed first); and servers echoing the caller's key (from its Authorization header) in
+every way one may: an HTTP 400 body with the key straddling byte 200, JSON-escaped with `\/`,
+URL-encoded, cut short by the server, in the `model` field and inside the answer text of a 200 response.
 
 POST /v1/completions (only when `completions` is given) answers `completions(body)`, e.g.
 `TinyCompletions(model_dir)`: real echo/logprobs/top_logprobs computed with a local HF model, in

@@ -9,12 +9,13 @@ every message through the SDK's TypedDict transform: ~0.9 ms CPU per request, me
 as raw bytes, read as a stream and cut off at `max_response_bytes`; the caller's `parse(data)` turns
 the JSON into a result or raises Retryable/Fatal.
 
-Per attempt: 401/403 -> LLMAuthError at once (every other request would fail too); 408/409/425/429,
-5xx, timeouts, connection errors, empty or non-JSON bodies -> Retryable (`Retry-After` /
-`retry-after-ms` honoured up to `retry_after_max`, else full jitter on an exponential ceiling); other
-statuses and oversized bodies -> Fatal; of an error answer's body at most 64 KiB is read. Each retry moves to the next base URL. Every text a server sends
-back is masked (`masker`) before it is cut or kept; no SDK exception (its message holds the server's
-body) is chained to what we raise.
+Per attempt: 401/403 -> LLMAuthError at once (every other request would fail too); 408/409/425/429, 5xx,
+timeouts, connection errors, empty or non-JSON bodies -> Retryable (`Retry-After` / `retry-after-ms`
+honoured up to `retry_after_max`, else full jitter on an exponential ceiling); other statuses and
+oversized bodies -> Fatal; of an error answer's body at most 64 KiB is read (a response hook, before the
+SDK reads it). Each retry moves to the next base URL. Every text a server sends back is masked
+(`masker`) before it is cut or kept; no SDK exception (its message holds the server's body) is chained
+to what we raise.
 """
 from __future__ import annotations
 
