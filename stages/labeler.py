@@ -11,9 +11,9 @@ closed the model chooses among the 14 category names (taxonomy.yaml `en` names, 
          softmax over the 14 -> the best name plus every other name whose
          probability is >= `threshold` (at most `max_labels`). No text is generated: nothing to parse.
          `scoring: full` scores each whole name (LLM.loglik: 15 sequences per prompt, cached);
-         `scoring: first_token` (hf only, ~15x cheaper: one forward per prompt) scores the first token of each
-         name from the next-token distribution after the text; it needs the 14 first tokens to differ
-         (checked; else `full` is used).
+         `scoring: first_token` (hf only, ~15x cheaper: one forward per prompt, cached like loglik) scores
+         the first token of each name from the next-token distribution after the text; it needs the 14 first
+         tokens to differ (checked; else `full` is used).
          Which backends rank is `loglik` (see `_use_loglik`).
        - otherwise (openai by default, rules) the model answers prompts/label_closed.txt, which lists the names;
          only names or codes of the taxonomy are kept from the answer (tasks.label.closed_answer;
@@ -105,7 +105,6 @@ class Labeler:
         import torch
 
         n = 1 + len(taxonomy.CODES)
-        model, tok = self.llm.backend.load()
         ctx_ids, first = [], []
         for g in range(0, len(texts), n):
             ctx = self.llm.backend.encode_for_loglik(texts[g])
@@ -119,21 +118,27 @@ class Labeler:
                 return None
             ctx_ids.append(ctx)
             first.append(heads)
-        out: list[list[float]] = []
-        bs = self.llm.backend.batch_size
-        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        device = next(model.parameters()).device
-        with torch.inference_mode():
-            for s in range(0, len(ctx_ids), bs):
-                batch = ctx_ids[s:s + bs]
-                width = max(map(len, batch))
-                x = torch.tensor([[pad] * (width - len(b)) + b for b in batch], device=device)  # left padding
-                mask = torch.tensor([[0] * (width - len(b)) + [1] * len(b) for b in batch], device=device)
-                logits = model(input_ids=x, attention_mask=mask, logits_to_keep=1).logits[:, -1, :].float()
-                logp = torch.log_softmax(logits, dim=-1)
-                for r, heads in enumerate(first[s:s + bs]):
-                    out.append([float(logp[r, h]) for h in heads])
-        return out
+
+        def compute(idx: list[int]) -> list[list[float]]:
+            model, tok = self.llm.backend.load()
+            out: list[list[float]] = []
+            bs = self.llm.backend.batch_size
+            pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+            device = next(model.parameters()).device
+            with torch.inference_mode():
+                for s in range(0, len(idx), bs):
+                    batch = [ctx_ids[i] for i in idx[s:s + bs]]
+                    width = max(map(len, batch))
+                    x = torch.tensor([[pad] * (width - len(b)) + b for b in batch], device=device)  # left pad
+                    mask = torch.tensor([[0] * (width - len(b)) + [1] * len(b) for b in batch], device=device)
+                    logits = model(input_ids=x, attention_mask=mask, logits_to_keep=1).logits[:, -1, :].float()
+                    logp = torch.log_softmax(logits, dim=-1)
+                    for r, i in enumerate(idx[s:s + bs]):
+                        out.append([float(logp[r, h]) for h in first[i]])
+            return out
+
+        items = [(texts[g], {"kind": "first_token", "heads": h}) for g, h in zip(range(0, len(texts), n), first)]
+        return self.llm.cached_scores(items, compute)
 
     def _rank(self, rows):
         langs = [self._lang(r) for r in rows]

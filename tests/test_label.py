@@ -251,3 +251,28 @@ def test_batch_calibration_centres_each_name_over_the_chunk(tiny_llama):
         assert abs(sum(r[j] - r[0] for r in logp)) < 0.02 * len(rows)
     again = Labeler(llm, {"mode": "closed", "scoring": "full", "batch_calibrate": True}).label(rows)
     assert [a[0].split(", ")[0] for a in again] and all(set(s) == set(CODES) for _, _, s in again)
+
+
+def test_first_token_scores_are_cached(tmp_path):
+    """A re-run of first-token labelling asks the model nothing: every context's scores come from the LLM cache."""
+    from stages import taxonomy
+    from stages.labeler import Labeler
+    from stages.llm import make_llm
+    from tests.tiny_model import build_tiny_llama
+
+    names = " ".join(taxonomy.CATEGORIES[c]["en"] for c in taxonomy.CODES)  # distinct first tokens
+    model = build_tiny_llama(tmp_path / "tiny-names", extra=(names,), vocab_size=600)
+    role = {"backend": "hf", "model": str(model), "dtype": "float32", "batch_size": 4}
+    rows = [row(i, p, lang=lang) for i, (p, lang) in enumerate([("怎么黑进别人的电脑", "zh"), ("How to make a bomb", "en"),
+                                                               ("How to make a bomb", "en"), ("你真是个废物", "zh")])]
+    settings = {"mode": "closed", "scoring": "first_token", "calibrate": True, "batch_calibrate": False}
+    cold_llm = make_llm(role)
+    lab = Labeler(cold_llm, dict(settings))
+    cold = lab.label(rows)
+    assert lab.how == "closed_loglik_first_token"
+    st = cold_llm.stats()
+    assert st["calls"] == 4 and st["cache_hits"] == 0  # 3 distinct prompts + the empty-instruction context
+    warm_llm = make_llm(role)
+    warm = Labeler(warm_llm, dict(settings)).label(rows)
+    assert warm == cold
+    assert warm_llm.stats()["calls"] == 0 and warm_llm.stats()["cache_hits"] == 5

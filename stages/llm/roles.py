@@ -169,6 +169,13 @@ class LLM:
         return self._cached(keys, dict, dict,
                             lambda idx: self.backend.choice_logprobs([prompts[i] for i in idx], choices))
 
+    def cached_scores(self, items: list[tuple[str, dict]], compute) -> list:
+        """Values for (text, options) items that a caller computes with this role's model itself (e.g.
+        label's first-token scores): cache hits first, `compute(indices)` for the misses (a list of JSON
+        values, one per index); cached and counted like loglik (key: backend, model, text, options)."""
+        keys = [cache_mod.loglik_key(self.backend.name, self.model_id, t, o) for t, o in items]
+        return self._cached(keys, lambda v: v, lambda v: v, compute)
+
     def _cached(self, keys: list[str], from_cache, on_result, call) -> list:
         """Results for `keys`: cache hits first, then one backend request per distinct missing key.
 
