@@ -96,9 +96,8 @@ def write_jsonl(path, rows: Iterable[dict]) -> int:
 
 
 def write_json(path, obj: Any, indent: int | None = 2) -> None:
-    with atomic_open(path) as f:
-        json.dump(obj, f, ensure_ascii=False, indent=indent)
-        f.write("\n")
+    with atomic_open(path) as f:  # json.dumps: the C encoder when indent is None (json.dump never uses it)
+        f.write(json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")
 
 
 def clear_outputs(outputs) -> None:

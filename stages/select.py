@@ -178,7 +178,7 @@ class _Clock:
 
 
 def _write_outputs(con, out_dir: Path, system: str, clock: _Clock) -> dict:
-    from stages.io import atomic_open, atomic_path
+    from stages.io import atomic_path
 
     order = "ORDER BY split DESC, category, id"
     sft = [{"instruction": r["prompt"], "input": "", "output": r["response"], "system": system}
@@ -189,9 +189,8 @@ def _write_outputs(con, out_dir: Path, system: str, clock: _Clock) -> dict:
     tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp")
     shutil.rmtree(tmp_dir, ignore_errors=True)
     try:
-        for name, rows in (("sft.json", sft), ("pref.json", pref)):  # json.dumps: C encoder, json.dump is not
-            with atomic_open(tmp_dir / name) as f:
-                f.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        write_json(tmp_dir / "sft.json", sft, indent=None)
+        write_json(tmp_dir / "pref.json", pref, indent=None)
         write_json(tmp_dir / "dataset_info.json", DATASET_INFO)
         with atomic_path(tmp_dir / "selected.jsonl") as tmp:
             with open(tmp, "w", encoding="utf-8") as f:
