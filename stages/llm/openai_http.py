@@ -171,30 +171,30 @@ class Pool:
     async def _cap_error_body(self, response) -> None:
         """Before the SDK reads an error answer's whole body: keep at most ERROR_BODY_MAX bytes of it (the
         snippet we report is 200 characters; a hostile server may send gigabytes or never stop)."""
-        if response.status_code < 300:
-            return
-        chunks, size = [], 0
-        try:
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size >= ERROR_BODY_MAX:
-                    break
-        finally:
-            await response.aclose()
-        response._content = b"".join(chunks)[:ERROR_BODY_MAX]  # what httpx's aread() returns from now on
+        if response.status_code >= 300:
+            body, _ = await _read_upto(response, ERROR_BODY_MAX)
+            response._content = body[:ERROR_BODY_MAX]  # what httpx's aread() returns from now on
 
     async def _read(self, r) -> bytes:
         """The body of a 2xx answer, at most max_response_bytes of it (Fatal beyond)."""
-        chunks, size, limit = [], 0, self.b.max_response_bytes
-        try:
-            async for chunk in r.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    self.b._count("oversized")
-                    raise Fatal(f"response body over max_response_bytes={limit} "
-                                f"(raise the role's max_response_bytes or lower max_tokens)")
-                chunks.append(chunk)
-        finally:
-            await r.aclose()
-        return b"".join(chunks)
+        limit = self.b.max_response_bytes
+        body, over = await _read_upto(r, limit)
+        if over:
+            self.b._count("oversized")
+            raise Fatal(f"response body over max_response_bytes={limit} "
+                        f"(raise the role's max_response_bytes or lower max_tokens)")
+        return body
+
+
+async def _read_upto(r, limit: int) -> tuple[bytes, bool]:
+    """(the body read until it ends or passes `limit` bytes, whether it passed); the response is closed."""
+    chunks, size = [], 0
+    try:
+        async for chunk in r.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                return b"".join(chunks), True
+    finally:
+        await r.aclose()
+    return b"".join(chunks), False
