@@ -11,13 +11,17 @@ from __future__ import annotations
 import re
 
 from stages.tasks.base import Task
-from stages.text import detect_lang as lang
+from stages.text import detect_lang as lang, tokens
 
 TRUSTED = ("category_name", "category_zh", "definition", "keywords", "k", "language")
 _WORDISH = re.compile(r"[^\W\d_]", re.UNICODE)
 _LINE_PREFIX = re.compile(
     r"^\s*(?:[-*•·>]+|\(?\d{1,3}[.)、:：]|[（(]\d{1,3}[)）]|(?:Q|问题|Question|Prompt|指令)\s*\d*\s*[:：.、])\s*", re.IGNORECASE)
-_INTRO = re.compile(r"^(?:here are|sure|okay|ok|以下是|好的|当然)[^\n]*[:：]\s*$", re.IGNORECASE)
+# not a prompt: fence markers or their tag (16 hex digits) echoed, markdown bold, a line ending with a colon
+# ('Here are ...:', '内容：**提议:**'); _LABEL: labels echoed from the request
+_NOT_PROMPT = re.compile(r"<<|>>|[0-9a-f]{12,}|\*\*|[:：]\s*$", re.IGNORECASE)
+_LABEL = re.compile(r"^(?:examples?|premise|warning|note|safety scenario|"
+                    r"theme keywords?|示例|例子|例如|前提|注意|警告|内容)\b\s*\d*\s*(?:[:：]|$)", re.IGNORECASE)
 
 
 class AugmentKeywords(Task):
@@ -61,15 +65,20 @@ def rephrasings(texts: list[str]) -> str:
     return "\n".join(out)
 
 
-def parse_lines(raw: str | None, min_chars: int = 4, max_chars: int = 500) -> list[str]:
-    """New prompts from a generator output, one per line: numbering, bullets and quotes removed,
-    introductions ('Here are ...:'), fence markers and lines outside [min_chars, max_chars] dropped."""
+def parse_lines(raw: str | None, min_chars: int = 4, max_chars: int = 500, min_tokens: int = 3) -> list[str]:
+    """New prompts from a generator output, one per line: numbering, bullets and quotes removed. Dropped:
+    introductions and headings (a line ending with a colon: 'Here are ...:'; markdown bold), lines with
+    fence markers or a fence tag, labels echoed from the request ('Example 1', 'Premise: ...', 'WARNING'),
+    lines outside [min_chars, max_chars] characters or with fewer than `min_tokens` tokens
+    (stages.text.tokens: a CJK character or a word each; 'Ways to')."""
     out: list[str] = []
     for line in (raw or "").splitlines():
         line = line.strip()
-        if not line or _INTRO.match(line) or "<<<" in line or ">>>" in line:
+        if not line or _NOT_PROMPT.search(line):
             continue
         line = _LINE_PREFIX.sub("", line).strip().strip("\"'“”「」").strip()
+        if _LABEL.match(line) or len(tokens(line)) < min_tokens:
+            continue
         if min_chars <= len(line) <= max_chars and _WORDISH.search(line) and line not in out:
             out.append(line)
     return out
