@@ -106,6 +106,15 @@ def fix_special_tokens(tok, model, eos_id: int | None, pad_id: int | None) -> tu
     return eos_id, pad_id
 
 
+def portable(loc: Path | str) -> str:
+    """`loc` as it reads in any checkout: relative to the deepest of the project (cwd) and the sys.path
+    entries holding it (site-packages for a pypi: source), else absolute; so models/base hashes the same
+    wherever the project and its venv are."""
+    loc = Path(loc).resolve()
+    bases = [b for b in (Path(p).resolve() for p in [os.getcwd(), *sys.path] if p) if loc.is_relative_to(b)]
+    return loc.relative_to(max(bases, key=lambda b: len(b.parts))).as_posix() if bases else str(loc)
+
+
 def materialize(source: str, out_dir: str | os.PathLike = OUT, dtype: str = "float32") -> dict:
     """Convert/copy `source` into a plain HF directory at `out_dir` (atomically). Returns the provenance."""
     import torch
@@ -134,7 +143,7 @@ def materialize(source: str, out_dir: str | os.PathLike = OUT, dtype: str = "flo
     info = {
         "source": source,
         "kind": kind,
-        "file": str(loc) if kind != "hub" else None,
+        "file": portable(loc) if kind != "hub" else None,
         "sha256": sha256(loc) if kind == "gguf" else None,
         "dtype": dtype,
         "eos_token_id": eos_id,

