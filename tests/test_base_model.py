@@ -74,3 +74,15 @@ def test_missing_source_is_a_clear_error(source, msg):
 def test_dir_without_config_is_rejected(tmp_path):
     with pytest.raises(InputError, match="no config.json"):
         resolve(str(tmp_path))
+
+
+def test_portable_paths_do_not_name_the_checkout(tmp_path, monkeypatch):
+    from stages.base_model import portable
+
+    (tmp_path / "proj" / "models").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "proj")
+    assert portable(tmp_path / "proj" / "models" / "m.gguf") == "models/m.gguf"
+    site = tmp_path / "proj" / ".venv" / "site-packages"  # a venv inside the project: the deepest holder wins
+    monkeypatch.syspath_prepend(str(site))
+    assert portable(site / "pkg" / "m.gguf") == "pkg/m.gguf"
+    assert portable(tmp_path / "elsewhere.gguf") == str((tmp_path / "elsewhere.gguf").resolve())
