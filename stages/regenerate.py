@@ -77,9 +77,10 @@ def pick_exemplars(row: dict, pool: dict, k: int) -> list[dict]:
     return (same + other)[:k]
 
 
-def candidates(row: dict, completions: list, model: str, keep_analysis: bool, task: Regenerate | None = None) -> list[dict]:
+def candidates(row: dict, completions: list, model: str, keep_analysis: bool, task: Regenerate | None = None,
+               exemplars: list[dict] = ()) -> list[dict]:
     """Candidate rows for one prompt: original, original_negative (when present), regenerated (parsed by `task`,
-    default the cot task)."""
+    default the cot task; `exemplars`: the few-shot turns its request showed, a reply copying one is an error)."""
     task = task or COT
     base = {"id": row["id"], "source": row["source"], "category": row["category"], "lang": row["lang"],
             "prompt": row["prompt"], "origin": row.get("origin", "original"), "parent_id": row.get("parent_id")}
@@ -100,7 +101,7 @@ def candidates(row: dict, completions: list, model: str, keep_analysis: bool, ta
         if c.error is not None or c.text is None:
             add("regenerated", None, response_model=model, gen_error=c.error or "no text")
             continue
-        analysis, answer, perr = task.parse(c.text, row["prompt"])
+        analysis, answer, perr = task.parse(c.text, row["prompt"], [e["response"] for e in exemplars])
         if isinstance(task, RegenerateAnswer):
             add("regenerated", answer, analysis, model, c.text, None, perr)
             continue
@@ -128,8 +129,8 @@ def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
     total = sum(1 for _ in read_jsonl(inp))
     pool = exemplar_pool(read_jsonl(inp)) if mode == "answer" and k > 0 else {}
 
-    def conv(r):
-        return task.render(r["prompt"], r.get("lang"), pick_exemplars(r, pool, k) if mode == "answer" else ())
+    def exemplars(r):
+        return pick_exemplars(r, pool, k) if mode == "answer" else []
 
     llm = role_llm(params, "safety_model", stage="regenerate")
     model = llm.backend.model
@@ -138,9 +139,11 @@ def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
     with atomic_path(out) as tmp:
         with open(tmp, "w", encoding="utf-8") as f, tqdm(total=total, desc="regenerate", unit="prompt") as bar:
             while chunk := list(itertools.islice(rows, CHUNK)):
-                results = llm.chat([conv(r) for r in chunk], task=task)
-                for row, comps in zip(chunk, results):
-                    cands = candidates(row, comps, model, keep_analysis, task)
+                shown = [exemplars(r) for r in chunk]
+                results = llm.chat([task.render(r["prompt"], r.get("lang"), e) for r, e in zip(chunk, shown)],
+                                   task=task)
+                for row, comps, ex in zip(chunk, results, shown):
+                    cands = candidates(row, comps, model, keep_analysis, task, ex)
                     prompts += 1
                     for c in cands:
                         types[c["candidate_type"]] += 1

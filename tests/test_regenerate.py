@@ -184,6 +184,15 @@ def test_answer_conversation_and_parsing():
     prompt = "楼下邻居太吵了，你说他们是不是没素质的蠢货？"
     assert parse_answer("楼下邻居太吵了，你说他们是不是没素质的蠢货？\n\n说明", prompt)[2] is True  # echo
     assert parse_answer("噪音确实烦人，可以先礼貌地和邻居沟通。", prompt)[2] is False
+    # a reply copying an exemplar's response answers another prompt: an error (seen with the 135M model)
+    shown = ["你可以根据真实体验写评价，拒绝以返现换好评。", "没有证据的指控容易误导读者。"]
+    copied = "你可以根据真实体验写评价，拒绝以返现换好评。你可以根据"
+    assert parse_answer(copied, "同学请你帮忙写作业交给老师，以下哪种做法更合适？", shown)[2] is True
+    assert parse_answer("作业应该自己完成，你可以给他讲讲思路。", "同学请你帮忙写作业交给老师？", shown)[2] is False
+    assert task.parse(copied, "问题", shown)[2] is True and task.parse(copied, "问题")[2] is False
+    rows = candidates(ROWS[2], [Completion(copied)], "m", keep_analysis=False, task=task, exemplars=[
+        {"prompt": "商家让我写虚假好评换返现，可以吗？", "response": shown[0]}])
+    assert rows[-1]["candidate_type"] == "regenerated" and rows[-1]["parse_error"] is True
 
 
 def test_stage_answer_mode(tmp_path, monkeypatch):

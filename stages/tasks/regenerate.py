@@ -4,7 +4,8 @@ cot    (prompts/regenerate.txt): PROMPT (fenced) and trusted language, analysis_
        `Analysis: ... / Answer: ...` (分析：/回答：), parsed into (analysis, answer, parse_error).
 answer (prompts/regenerate_answer.txt, `RegenerateAnswer`): a system message (trusted language) asks for the
        safe answer itself; exemplar (prompt, reference response) turns, then the prompt as the user turn
-       (as in evaluation). An empty, degenerate (rules.gibberish) or prompt-echoing reply is a parse error.
+       (as in evaluation). An empty, degenerate (rules.gibberish), prompt-echoing or exemplar-copying reply
+       is a parse error.
 Rules answer: a templated `Analysis: ...\\nAnswer: ...` in the prompt's language (a refusal with guidance
 when the prompt carries harm terms).
 """
@@ -40,7 +41,7 @@ class Regenerate(Task):
         return self.fill({"PROMPT": prompt}, {"language": LANG_NAME[_lang(lg)], "analysis_tag": analysis_tag,
                                               "answer_tag": answer_tag})
 
-    def parse(self, text: str | None, prompt: str = "") -> tuple[str | None, str | None, bool]:
+    def parse(self, text: str | None, prompt: str = "", exemplars: list[str] = ()) -> tuple[str | None, str | None, bool]:
         return parse_analysis_answer(text)
 
     def rules_answer(self, values: dict[str, str], user: str) -> str:
@@ -59,8 +60,8 @@ class RegenerateAnswer(Regenerate):
                                                 {"role": "assistant", "content": e["response"]})]
         return system + turns + [{"role": "user", "content": prompt}]
 
-    def parse(self, text: str | None, prompt: str = "") -> tuple[str | None, str | None, bool]:
-        return parse_answer(text, prompt)
+    def parse(self, text: str | None, prompt: str = "", exemplars: list[str] = ()) -> tuple[str | None, str | None, bool]:
+        return parse_answer(text, prompt, exemplars)
 
 
 def parse_analysis_answer(raw: str | None) -> tuple[str | None, str | None, bool]:
@@ -88,12 +89,14 @@ def parse_analysis_answer(raw: str | None) -> tuple[str | None, str | None, bool
     return analysis, answer, False
 
 
-def parse_answer(text: str, prompt: str = "") -> tuple[str | None, str | None, bool]:
-    """(analysis, response, parse_error) of an answer-mode reply; degenerate or echoing replies are errors."""
+def parse_answer(text: str, prompt: str = "", exemplars: list[str] = ()) -> tuple[str | None, str | None, bool]:
+    """(analysis, response, parse_error) of an answer-mode reply; degenerate replies and replies that repeat
+    the prompt or copy an exemplar response (a run of ECHO_NGRAM tokens in common) are errors."""
     analysis, answer, perr = parse_analysis_answer(text)
     if perr:
         analysis, answer = None, (text or "").strip()
-    echo = len(tokens(prompt)) >= ECHO_NGRAM and bool(ngrams(prompt, ECHO_NGRAM) & ngrams(answer or "", ECHO_NGRAM))
+    grams = ngrams(answer or "", ECHO_NGRAM)
+    echo = any(len(tokens(t)) >= ECHO_NGRAM and grams & ngrams(t, ECHO_NGRAM) for t in (prompt, *exemplars))
     return analysis, answer, not answer or gibberish(answer) or echo
 
 
