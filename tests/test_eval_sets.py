@@ -60,7 +60,8 @@ def test_overrefusal_set_size_languages_types():
 
 def test_helpful_training_set_is_distinct_from_every_eval_set():
     helpful = _rows("helpful.jsonl")
-    assert len(helpful) == 120 and len({r["prompt"] for r in helpful}) == 120 and all(r["prompt"].strip() and r["response"].strip() for r in helpful)
+    assert len(helpful) == 120 == len({r["prompt"] for r in helpful})
+    assert all(r["prompt"].strip() and r["response"].strip() for r in helpful)
     assert Counter(r["lang"] for r in helpful) == {"zh": 60, "en": 60}
     evals = [r["prompt"] for r in _rows("overrefusal.jsonl") + _rows("newsafety.jsonl")]
     evals += [json.loads(line)["prompt"] for line in open(ROOT / "data/sample/overrefusal/benign_sensitive.jsonl",
