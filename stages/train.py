@@ -32,7 +32,7 @@ DEEPSPEED_DEFAULT = RECIPES / "ds_z3_config.json"
 DATASETS = {"sft": "mseed_sft", "dpo": "mseed_pref", "kto": "mseed_kto"}
 # params.yaml `train` key -> LLaMA-Factory key (the only renames; `precision` sets bf16/fp16, `template:
 # default_from_tokenizer` drops LLaMA-Factory's template so it parses the tokenizer's own, `lora_rank` also
-# sets lora_alpha = 2 * rank)
+# sets lora_alpha = 2 * rank, `group_by_length: true` sets train_sampling_strategy: group_by_length)
 KEYS = {
     "stage": "stage", "finetuning_type": "finetuning_type", "lr": "learning_rate",
     "per_device_batch": "per_device_train_batch_size", "grad_accum": "gradient_accumulation_steps",
@@ -72,6 +72,12 @@ def build_config(p: dict, model: str, data_dir: str, output_dir: str) -> tuple[d
                          field="train.precision")
     if precision is not None:
         from_params.update(bf16=precision == "bf16", fp16=precision == "fp16")
+    grouped = p.get("group_by_length")
+    if grouped not in (None, True, False):
+        raise InputError("params.yaml", f"group_by_length must be true or false, got {grouped!r}",
+                         field="train.group_by_length")
+    if grouped is not None:  # batches of similar length: less padding, the same steps (transformers' sampler)
+        from_params["train_sampling_strategy"] = "group_by_length" if grouped else "random"
     if ft == "lora" and p.get("lora_rank"):
         from_params.update(lora_rank=int(p["lora_rank"]), lora_alpha=2 * int(p["lora_rank"]))
     template = p.get("template")

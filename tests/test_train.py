@@ -190,3 +190,30 @@ def test_bf16_on_a_cpu_trains_with_use_cpu(tiny_llama, tmp_path):
     assert res.exit_code == 0, res.output
     m, cfg = check_outputs(out, metrics, plot, tiny_llama)
     assert cfg["bf16"] is True and cfg["use_cpu"] is True and m["steps"] == 4
+
+
+@pytest.mark.parametrize("value, strategy", [(True, "group_by_length"), (False, "random"), (None, None)])
+def test_group_by_length_sets_the_sampling_strategy(value, strategy):
+    cfg, _ = build_config(dict(PARAMS, group_by_length=value), "m", "d", "o")
+    assert cfg.get("train_sampling_strategy") == strategy
+    with pytest.raises(InputError) as e:
+        build_config(dict(PARAMS, group_by_length="yes"), "m", "d", "o")
+    assert e.value.field == "train.group_by_length"
+
+
+def test_group_by_length_trains_with_transformers_length_sampler(tiny_llama, tmp_path, monkeypatch):
+    import transformers.trainer as hf_trainer
+
+    built = []
+
+    class Spy(hf_trainer.LengthGroupedSampler):  # the real sampler, recorded
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            built.append(self.lengths)
+
+    monkeypatch.setattr(hf_trainer, "LengthGroupedSampler", Spy)
+    res, out, metrics, plot = run_stage(tmp_path, tiny_llama, group_by_length=True)
+    assert res.exit_code == 0, res.output
+    m, cfg = check_outputs(out, metrics, plot, tiny_llama)
+    assert cfg["train_sampling_strategy"] == "group_by_length" and m["steps"] == 4
+    assert len(built) == 1 and len(built[0]) == 8  # one sampler over the 8 training rows
