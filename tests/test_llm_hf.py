@@ -210,3 +210,37 @@ def test_decode_buffer_shifts_keep_results(noisy, monkeypatch):
         alone = [hf_decode.decode(model, [p], [0], 20, set(), 1, 2)[0] for p in prompts]
     assert any(s > 0 for s in shifts) and any(s < 0 for s in shifts)
     assert together == alone and all(len(t) == 20 for t in together)
+
+
+@pytest.mark.parametrize("q", [1, 3])
+def test_gqa_eager_equals_transformers_eager_attention(q):
+    # the one-token step attention: the same values as eager_attention_forward (which repeats each KV head)
+    from transformers.models.llama.modeling_llama import eager_attention_forward
+
+    from stages.llm.hf_decode import gqa_eager
+
+    class Module(torch.nn.Module):
+        num_key_value_groups = 3
+
+    g = torch.Generator().manual_seed(0)
+    query, key, value = (torch.randn(shape, generator=g) for shape in [(2, 6, q, 8), (2, 2, 10, 8), (2, 2, 10, 8)])
+    mask = torch.zeros(2, 1, q, 10).masked_fill(torch.rand(2, 1, q, 10, generator=g) < 0.3, torch.finfo(torch.float32).min)
+    want, want_w = eager_attention_forward(Module().eval(), query, key, value, mask, 0.35)
+    got, _ = gqa_eager(Module().eval(), query, key, value, mask, 0.35)
+    assert got.shape == want.shape == (2, q, 6, 8)
+    assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_decode_with_gqa_eager_steps_equals_eager_steps(noisy):
+    from transformers import AutoModelForCausalLM
+
+    from stages.llm import hf_decode
+
+    model = AutoModelForCausalLM.from_pretrained(noisy).eval()
+    assert model.config.num_attention_heads > model.config.num_key_value_heads  # grouped-query attention
+    g = torch.Generator().manual_seed(2)
+    prompts = [torch.randint(3, 300, (2 + i % 5,), generator=g).tolist() for i in range(9)]
+    with torch.inference_mode():
+        fast = hf_decode.decode(model, prompts, list(range(9)), 12, set(), 4, 2)
+        eager = hf_decode.decode(model, prompts, list(range(9)), 12, set(), 4, 2, step_attention="eager")
+    assert fast == eager and all(len(t) == 12 for t in fast)

@@ -10,9 +10,11 @@ stopped there). How it runs, and why:
   waiting for its longest answer. When the write column reaches the end, the buffer is shifted left
   past columns no active row uses.
 - Masks are built here (4-D, passed as-is to the attention), positions per row, logits only for the
-  last token. One-token steps use transformers' eager attention (plain matmuls): on this CPU torch's
-  sdpa flash kernel took 67% of a batch-32 step and eager halves the step (bench/README.md);
-  prefills keep sdpa, which is faster there.
+  last token. One-token steps use `gqa_eager` (registered with transformers' AttentionInterface):
+  transformers' eager attention (plain matmuls) without `repeat_kv`, i.e. each KV head's query group
+  is one matmul against the cache instead of copying the cache once per query head. On this CPU torch's
+  sdpa flash kernel took 67% of a batch-32 step and eager halved it; gqa_eager is another 1.4x at batch
+  32 with token-identical greedy output (bench/README.md). Prefills keep sdpa, which is faster there.
 - Greedy: argmax. Sampling: temperature then top-p (as transformers' warpers), one torch.Generator
   per prompt seeded by `seed_of(prompt_index)`, so samples do not depend on batch size or order.
 """
@@ -21,7 +23,26 @@ from __future__ import annotations
 import contextlib
 
 import torch
+from transformers import AttentionInterface
 from transformers.cache_utils import Cache, CacheLayerMixin
+
+
+def gqa_eager(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+    """transformers' eager_attention_forward without repeat_kv: query [b, heads, q, d] is viewed as
+    [b, kv_heads, groups * q, d] (head h = kv * groups + g, as repeat_kv orders them), so each KV head is
+    read once. The additive mask [b, 1, q, cols] is tiled over the groups. Returns ([b, q, heads, d], weights)."""
+    b, heads, q, d = query.shape
+    groups = heads // key.shape[1]
+    w = torch.matmul(query.reshape(b, key.shape[1], groups * q, d), key.transpose(2, 3)) * scaling
+    if attention_mask is not None:
+        w = w + (attention_mask if q == 1 else attention_mask.repeat(1, 1, groups, 1))
+    w = torch.nn.functional.softmax(w, dim=-1, dtype=torch.float32).to(query.dtype)
+    w = torch.nn.functional.dropout(w, p=dropout, training=module.training)
+    out = torch.matmul(w, value).reshape(b, heads, q, d).transpose(1, 2).contiguous()
+    return out, w
+
+
+AttentionInterface.register("gqa_eager", gqa_eager)
 
 
 class _SlotLayer(CacheLayerMixin):
@@ -104,7 +125,7 @@ def _prefill(model, seqs: list[list[int]], pad: int, device):
 
 def decode(model, prompts: list[list[int]], order: list[int], max_new: int, eos: set[int], slots: int,
            pad: int, temperature: float = 0.0, top_p: float = 1.0, seed_of=None, on_done=None,
-           refill_at: float = 0.25, step_attention: str | None = "eager") -> list[list[int]]:
+           refill_at: float = 0.25, step_attention: str | None = "gqa_eager") -> list[list[int]]:
     """New tokens per prompt. `order`: the order prompts enter (longest first keeps padding small).
 
     `on_done(i, tokens)` is called as each prompt finishes. Free slots are refilled once at least
