@@ -14,7 +14,8 @@ stopped there). How it runs, and why:
   transformers' eager attention (plain matmuls) without `repeat_kv`, i.e. each KV head's query group
   is one matmul against the cache instead of copying the cache once per query head. On this CPU torch's
   sdpa flash kernel took 67% of a batch-32 step and eager halved it; gqa_eager is another 1.4x at batch
-  32 with token-identical greedy output (bench/README.md). Prefills keep sdpa, which is faster there.
+  32 (bench/README.md); the sums are grouped differently, so in bf16 a few greedy replies change wording
+  (8 of 620 in the embedded default's evaluations, no verdict). Prefills keep sdpa, which is faster there.
 - Greedy: argmax. Sampling: temperature then top-p (as transformers' warpers), one torch.Generator
   per prompt seeded by `seed_of(prompt_index)`, so samples do not depend on batch size or order.
 """
