@@ -225,7 +225,7 @@ def test_gqa_eager_equals_transformers_eager_attention(q):
     g = torch.Generator().manual_seed(0)
     query, key, value = (torch.randn(shape, generator=g) for shape in [(2, 6, q, 8), (2, 2, 10, 8), (2, 2, 10, 8)])
     mask = torch.zeros(2, 1, q, 10).masked_fill(torch.rand(2, 1, q, 10, generator=g) < 0.3, torch.finfo(torch.float32).min)
-    want, want_w = eager_attention_forward(Module().eval(), query, key, value, mask, 0.35)
+    want, _ = eager_attention_forward(Module().eval(), query, key, value, mask, 0.35)
     got, _ = gqa_eager(Module().eval(), query, key, value, mask, 0.35)
     assert got.shape == want.shape == (2, q, 6, 8)
     assert torch.allclose(got, want, atol=1e-6)

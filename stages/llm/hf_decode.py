@@ -31,12 +31,12 @@ from transformers.cache_utils import Cache, CacheLayerMixin
 def gqa_eager(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
     """transformers' eager_attention_forward without repeat_kv: query [b, heads, q, d] is viewed as
     [b, kv_heads, groups * q, d] (head h = kv * groups + g, as repeat_kv orders them), so each KV head is
-    read once. The additive mask [b, 1, q, cols] is tiled over the groups. Returns ([b, q, heads, d], weights)."""
+    read once. The additive mask [b, 1, q, cols] broadcasts over the groups. Returns ([b, q, heads, d], weights)."""
     b, heads, q, d = query.shape
-    groups = heads // key.shape[1]
-    w = torch.matmul(query.reshape(b, key.shape[1], groups * q, d), key.transpose(2, 3)) * scaling
+    kv_heads = key.shape[1]
+    w = torch.matmul(query.reshape(b, kv_heads, heads // kv_heads * q, d), key.transpose(2, 3)) * scaling
     if attention_mask is not None:
-        w = w + (attention_mask if q == 1 else attention_mask.repeat(1, 1, groups, 1))
+        w = (w.view(b, kv_heads, heads // kv_heads, q, -1) + attention_mask[:, :, None]).view(w.shape)
     w = torch.nn.functional.softmax(w, dim=-1, dtype=torch.float32).to(query.dtype)
     w = torch.nn.functional.dropout(w, p=dropout, training=module.training)
     out = torch.matmul(w, value).reshape(b, heads, q, d).transpose(1, 2).contiguous()
