@@ -61,7 +61,8 @@ def run(params: dict, inputs: dict, outputs: dict) -> dict:
     clear_outputs(outputs)
 
     items = load_set(inputs.get("newsafety", DATA))
-    llm = ev.model_llm(inputs["model"], params["eval"]["generation"], max_tokens=p.get("max_tokens"))
+    llm = ev.model_llm(inputs["model"], params["eval"]["generation"], max_tokens=p.get("max_tokens"),
+                       batch_size=p.get("batch_size"))
     judge = role_llm(params, "eval_judge", stage="eval_newsafety")
     responses, judged, llm_stats = ev.answer_and_judge(llm, judge, items, "newsafety", JUDGE)
 

@@ -64,7 +64,8 @@ def run(params: dict, inputs: dict, outputs: dict) -> dict:
     clear_outputs(outputs)
 
     items = load_prompts(p["path"], p.get("limit"))
-    llm = ev.model_llm(inputs["model"], params["eval"]["generation"], max_tokens=p.get("max_tokens"))
+    llm = ev.model_llm(inputs["model"], params["eval"]["generation"], max_tokens=p.get("max_tokens"),
+                       batch_size=p.get("batch_size"))
     judge = role_llm(params, "eval_judge", stage="eval_overrefusal")
     responses, judged, llm_stats = ev.answer_and_judge(llm, judge, items, "overrefusal", JUDGE)
     preds = [verdict(jr) for jr in judged]

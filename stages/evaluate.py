@@ -40,10 +40,11 @@ def load_task(name: str) -> dict[str, Any]:
 
 
 def model_llm(model_path: str, generation: dict, name: str = "eval_model", max_tokens: int | None = None,
-              chat_template: bool = True):
+              chat_template: bool = True, batch_size: int | None = None):
     """An hf-backend LLM for a local model directory with the generation params of eval.generation
     (`device`: the role's device, default cuda when available; `max_tokens`: an eval's own override,
-    e.g. eval.responsibility.max_tokens; `chat_template=False`: the prompt is sent raw, as SafetyBench's
+    e.g. eval.responsibility.max_tokens; `batch_size`: an eval's own decoding slots, e.g.
+    eval.newsafety.batch_size; `chat_template=False`: the prompt is sent raw, as SafetyBench's
     official generation does)."""
     from stages.llm.roles import make_llm
 
@@ -51,6 +52,8 @@ def model_llm(model_path: str, generation: dict, name: str = "eval_model", max_t
         raise InputError(model_path, "model directory not found")
     if max_tokens:
         generation = {**generation, "max_tokens": int(max_tokens)}
+    if batch_size:
+        generation = {**generation, "batch_size": int(batch_size)}
     spec = {"backend": "hf", "model": str(model_path), "dtype": generation.get("dtype", "float32")}
     spec.update({k: generation[k] for k in GEN_KEYS if k in generation and k != "dtype"})
     if not chat_template:
