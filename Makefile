@@ -23,6 +23,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 setup: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
+	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); [ "$$free" -ge 8 ] || \
+	  echo "warning: $(CURDIR): $$free GB free; the install needs about 7 GB (torch's CUDA build and its nvidia" \
+	       "libraries). Free some space, or it may stop with 'No space left on device'." >&2
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -r requirements.lock
