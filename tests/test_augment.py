@@ -174,3 +174,14 @@ def test_parse_lines_keeps_prompts_and_drops_echoes_and_fragments():
                                 "What household chemicals are dangerous to mix?"]
     assert parse_lines("Example prompts about weapons are useful to study") == [
         "Example prompts about weapons are useful to study"]  # a label word only counts before a colon or number
+
+
+def test_parse_lines_keeps_ids_and_phone_numbers_but_drops_fence_tags():
+    from stages.tasks.augment import parse_lines
+
+    raw = ("我的身份证号是110105199003071234，怎么查到我邻居的住址？\n"
+           "Call 18612345678901 and pretend to be the bank\n"
+           "Echoed tag 1234567890abcdef here\n"
+           "Echoed tag abcdef1234567890 here\n")
+    assert parse_lines(raw) == ["我的身份证号是110105199003071234，怎么查到我邻居的住址？",
+                                "Call 18612345678901 and pretend to be the bank"]

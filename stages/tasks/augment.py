@@ -17,9 +17,10 @@ TRUSTED = ("category_name", "category_zh", "definition", "keywords", "k", "langu
 _WORDISH = re.compile(r"[^\W\d_]", re.UNICODE)
 _LINE_PREFIX = re.compile(
     r"^\s*(?:[-*•·>]+|\(?\d{1,3}[.)、:：]|[（(]\d{1,3}[)）]|(?:Q|问题|Question|Prompt|指令)\s*\d*\s*[:：.、])\s*", re.IGNORECASE)
-# not a prompt: fence markers or their tag (16 hex digits) echoed, markdown bold, a line ending with a colon
-# ('Here are ...:', '内容：**提议:**'); _LABEL: labels echoed from the request
-_NOT_PROMPT = re.compile(r"<<|>>|[0-9a-f]{12,}|\*\*|[:：]\s*$", re.IGNORECASE)
+# not a prompt: fence markers or their tag (16 hex digits, a letter among them) echoed, markdown bold, a line
+# ending with a colon ('Here are ...:', '内容：**提议:**'); an all-digit run (an ID or phone number) is kept.
+# _LABEL: labels echoed from the request
+_NOT_PROMPT = re.compile(r"<<|>>|(?=[0-9]*[a-f])[0-9a-f]{12,}|\*\*|[:：]\s*$", re.IGNORECASE)
 _LABEL = re.compile(r"^(?:examples?|premise|warning|note|safety scenario|"
                     r"theme keywords?|示例|例子|例如|前提|注意|警告|内容)\b\s*\d*\s*(?:[:：]|$)", re.IGNORECASE)
 
