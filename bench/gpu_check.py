@@ -96,6 +96,8 @@ def main() -> int:
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--tiny", action="store_true", help="tiny shape (tests this script on a CPU)")
     ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--profile", action="store_true",
+                    help="also print the top ops (self CPU time) of one batch-1 generation, and CPU vs device time")
     a = ap.parse_args()
     if a.device == "cuda" and not torch.cuda.is_available():
         print("gpu_check: SKIPPED: no CUDA device here (torch.cuda.is_available() is False); "
@@ -137,6 +139,10 @@ def main() -> int:
                              f"<= {a.max_tokens} new, {dt:.2f} s"))
         finally:
             hf_decode.SlotCache = real_cache
+        for batch in (1, 64):
+            rows.append(reference_row(model, tok, batch, a, sync))
+        if a.profile:
+            profile(b, a)
         bad = [t.device.type for c in caches for layer in c.layers for t in (layer.keys, layer.values)
                if t.device.type != a.device]
         assert caches and not bad, f"KV cache tensors not on {a.device}: {set(bad)}"
@@ -161,6 +167,44 @@ def main() -> int:
     for r in rows:
         print(f"| {r[0]} | {r[1]} | {r[2]} |")
     return 0
+
+
+def reference_row(model, tok, batch: int, a, sync) -> tuple[str, str, str]:
+    """transformers' own `generate` (greedy, its DynamicCache) on the same prompts: the baseline to compare."""
+    import torch
+
+    tok.padding_side = "left"
+    texts = [tok.apply_chat_template([{"role": "user", "content": prompt(i, 120)}], tokenize=False,
+                                     add_generation_prompt=True) for i in range(max(batch, 4))]
+    new = 0
+    sync()
+    t = time.perf_counter()
+    for k in range(0, len(texts), batch):
+        enc = tok(texts[k:k + batch], return_tensors="pt", padding=True).to(a.device)
+        with torch.inference_mode():
+            out = model.generate(**enc, max_new_tokens=a.max_tokens, do_sample=False,
+                                 pad_token_id=tok.pad_token_id)[:, enc["input_ids"].shape[1]:]
+        ended = (out == tok.eos_token_id).int().cumsum(-1)  # tokens up to and including the first eos
+        new += int(((ended == 0) | ((ended == 1) & (out == tok.eos_token_id))).sum())
+    sync()
+    dt = time.perf_counter() - t
+    return (f"reference: transformers generate, batch {batch}", f"{new / dt:,.0f} new tok/s",
+            f"{len(texts)} prompts, model.generate (DynamicCache, {model.config._attn_implementation}), {dt:.2f} s")
+
+
+def profile(backend, a) -> None:
+    """Top ops of one batch-1 generation by self CPU time; CPU-bound when CPU time ~ wall time."""
+    import torch
+    from torch.profiler import ProfilerActivity
+    from stages.llm.base import GenConfig
+
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if a.device == "cuda" else [])
+    backend.batch_size = 1
+    conv = [[{"role": "user", "content": prompt(0, 120)}]]
+    with torch.profiler.profile(activities=acts) as prof:
+        backend.generate(conv, GenConfig(max_tokens=32), "profile")
+    key = "self_cpu_time_total"
+    print(prof.key_averages().table(sort_by=key, row_limit=15))
 
 
 def option_row(backend, path, a, sync) -> tuple[str, str, str]:

@@ -68,8 +68,10 @@ class _SlotLayer(CacheLayerMixin):
     def get_seq_length(self):
         return self.owner.t
 
-    def get_max_cache_shape(self):
+    def get_max_length(self):  # transformers >= 5.16 (abstract there)
         return self.keys.shape[2]
+
+    get_max_cache_shape = get_max_length  # transformers < 5.16
 
 
 class SlotCache(Cache):
