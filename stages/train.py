@@ -7,6 +7,9 @@ keys. The exact config LLaMA-Factory receives is written to <out>/train_config.y
 LLaMA-Factory's run_exp in-process, or with `launcher: torchrun|deepspeed` by `llamafactory-cli train
 <config>` in a subprocess with FORCE_TORCHRUN=1 (+ NPROC_PER_NODE; NNODES etc. pass through the env).
 LoRA adapters are merged, so models/sft is always a plain HF directory with the base tokenizer.
+models/sft holds only what the inputs determine: LLaMA-Factory runs in a fixed work dir (<out>'s parent,
+.<name>.work) and the timing fields of its logs (TIMING_KEYS) are dropped there (metrics/train.json keeps
+them), so an unchanged training gives an unchanged hash and DVC skips the evaluations downstream.
 """
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,6 +46,8 @@ KEYS = {
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
                    "tokenizer.model", "vocab.json", "merges.txt", "generation_config.json")
 LOG_FILES = ("trainer_log.jsonl", "trainer_state.json", "train_results.json", "all_results.json")
+TIMING_KEYS = ("elapsed_time", "remaining_time", "train_runtime", "train_samples_per_second",
+               "train_steps_per_second")
 
 
 def load_recipe(name: str) -> dict:
@@ -210,6 +214,24 @@ def read_logs(run: Path) -> tuple[dict, list[tuple[int, float]]]:
     return metrics, losses
 
 
+def drop_timing(run: Path) -> None:
+    """Remove TIMING_KEYS from LLaMA-Factory's log files in `run` (top level and per log entry)."""
+    def clean(row: dict) -> dict:
+        return {k: v for k, v in row.items() if k not in TIMING_KEYS}
+
+    log = run / "trainer_log.jsonl"
+    if log.is_file():
+        rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+        log.write_text("".join(json.dumps(clean(r), ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    for name in LOG_FILES[1:]:
+        path = run / name
+        if path.is_file():
+            data = clean(json.loads(path.read_text(encoding="utf-8")))
+            if isinstance(data.get("log_history"), list):
+                data["log_history"] = [clean(h) for h in data["log_history"]]
+            path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 INPUTS = {"model": "models/base", "data": "data/select"}
 OUTPUTS = {"model": "models/sft", "metrics": "metrics/train.json", "plot": "metrics/plots/train_loss.csv"}
 
@@ -223,7 +245,9 @@ def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
         raise InputError(model, "no HF model here (run the base_model stage first)")
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".work", dir=out_path.parent))
+    work = out_path.parent / f".{out_path.name}.work"  # fixed: its path is in train_config.yaml
+    shutil.rmtree(work, ignore_errors=True)  # left by an interrupted run
+    work.mkdir()
     try:
         run_dir = work / "run"
         cfg, env = build_config(p, model, data_dir, str(run_dir))
@@ -233,6 +257,7 @@ def run(params: dict, inputs: dict = INPUTS, outputs: dict = OUTPUTS) -> dict:
         metrics, losses = read_logs(run_dir)
         if not losses:
             raise StageError(f"training logged no loss ({run_dir}/trainer_log.jsonl)")
+        drop_timing(run_dir)
         with atomic_dir(out) as tmp:
             if cfg["finetuning_type"] == "lora":
                 merge_lora(model, run_dir, tmp)

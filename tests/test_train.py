@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from stages.io import InputError
-from stages.train import build_config, cli, prepare_dataset
+from stages.train import TIMING_KEYS, build_config, cli, prepare_dataset
 
 KEYS = {"final_loss", "first_loss", "train_loss", "runtime_s", "samples_per_s", "steps"}
 PARAMS = {"stage": "sft", "finetuning_type": "full", "lr": 1.0e-3, "per_device_batch": 2, "grad_accum": 1,
@@ -19,7 +19,7 @@ PARAMS = {"stage": "sft", "finetuning_type": "full", "lr": 1.0e-3, "per_device_b
 
 
 def write_data(d):
-    d.mkdir()
+    d.mkdir(exist_ok=True)
     sft = [{"instruction": f"How do I keep my computer safe from viruses? {i}", "input": "",
             "output": "I cannot help with that request.", "system": ""} for i in range(8)]
     pref = [{"instruction": r["instruction"], "input": "", "chosen": "我不能帮助你做这件事。",
@@ -69,6 +69,15 @@ def test_sft_full_end_to_end(tiny_llama, tmp_path):
     assert res.exit_code == 0, res.output
     m, cfg = check_outputs(out, metrics, plot, tiny_llama)
     assert m["steps"] == 4 and cfg["stage"] == "sft" and cfg["learning_rate"] == 1.0e-3
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert {"trainer_log.jsonl", "trainer_state.json", "training_args.bin", "model.safetensors"} <= set(first)
+    for name in ("trainer_log.jsonl", "trainer_state.json", "all_results.json"):  # timings: metrics only
+        assert not [k for k in TIMING_KEYS if f'"{k}"'.encode() in first[name]], name
+    res, out, metrics, plot = run_stage(tmp_path, tiny_llama)  # again, the same inputs and paths
+    assert res.exit_code == 0, res.output
+    # the same inputs give the same bytes, so DVC's hash of models/sft does not change
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+    assert json.loads(metrics.read_text())["runtime_s"] > 0
 
 
 @pytest.mark.slow
