@@ -17,7 +17,7 @@ from stages import taxonomy
 from stages.llm.rules import gibberish, instruction_score, label_codes
 from stages.tasks.base import Task
 from stages.text import detect_lang as lang
-from stages.text import ngrams, tokens
+from stages.text import ngrams
 
 TAGS = {"zh": ("分析：", "回答："), "en": ("Analysis:", "Answer:")}
 LANG_NAME = {"zh": "Chinese (简体中文)", "en": "English"}
@@ -96,7 +96,8 @@ def parse_answer(text: str, prompt: str = "", exemplars: list[str] = ()) -> tupl
     if perr:
         analysis, answer = None, (text or "").strip()
     grams = ngrams(answer or "", ECHO_NGRAM)
-    echo = any(len(tokens(t)) >= ECHO_NGRAM and grams & ngrams(t, ECHO_NGRAM) for t in (prompt, *exemplars))
+    # a text shorter than ECHO_NGRAM tokens gives one shorter gram, never a full-length run in common
+    echo = any(g in grams for t in (prompt, *exemplars) for g in ngrams(t, ECHO_NGRAM) if len(g) == ECHO_NGRAM)
     return analysis, answer, not answer or gibberish(answer) or echo
 
 
