@@ -97,7 +97,7 @@ def main() -> int:
     ap.add_argument("--tiny", action="store_true", help="tiny shape (tests this script on a CPU)")
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--profile", action="store_true",
-                    help="also print the top ops (self CPU time) of one batch-1 generation, and CPU vs device time")
+                    help="also print the top ops of one batch-1 generation by self CPU time (with device time on CUDA)")
     a = ap.parse_args()
     if a.device == "cuda" and not torch.cuda.is_available():
         print("gpu_check: SKIPPED: no CUDA device here (torch.cuda.is_available() is False); "
@@ -173,14 +173,13 @@ def reference_row(model, tok, batch: int, a, sync) -> tuple[str, str, str]:
     """transformers' own `generate` (greedy, its DynamicCache) on the same prompts: the baseline to compare."""
     import torch
 
-    tok.padding_side = "left"
     texts = [tok.apply_chat_template([{"role": "user", "content": prompt(i, 120)}], tokenize=False,
                                      add_generation_prompt=True) for i in range(max(batch, 4))]
     new = 0
     sync()
     t = time.perf_counter()
     for k in range(0, len(texts), batch):
-        enc = tok(texts[k:k + batch], return_tensors="pt", padding=True).to(a.device)
+        enc = tok(texts[k:k + batch], return_tensors="pt", padding=True, padding_side="left").to(a.device)
         with torch.inference_mode():
             out = model.generate(**enc, max_new_tokens=a.max_tokens, do_sample=False,
                                  pad_token_id=tok.pad_token_id)[:, enc["input_ids"].shape[1]:]
@@ -203,8 +202,7 @@ def profile(backend, a) -> None:
     conv = [[{"role": "user", "content": prompt(0, 120)}]]
     with torch.profiler.profile(activities=acts) as prof:
         backend.generate(conv, GenConfig(max_tokens=32), "profile")
-    key = "self_cpu_time_total"
-    print(prof.key_averages().table(sort_by=key, row_limit=15))
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
 
 
 def option_row(backend, path, a, sync) -> tuple[str, str, str]:
