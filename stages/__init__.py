@@ -10,5 +10,6 @@ for _var, _sub in (("HF_HOME", "hf"), ("HF_DATASETS_CACHE", "hf/datasets"),
     os.environ.setdefault(_var, str(ROOT / ".cache" / _sub))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # OpenMP threads that spin while waiting make small-model CPU inference 5-50x slower as soon as
-# another process shares the cores (measured: 2 -> 17 tokens/s). Must be set before torch loads.
+# another process shares the cores (measured: 2 -> 17 tokens/s); on an idle machine spinning is only
+# 1.1-1.4x faster (bench/README.md). Must be set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
