@@ -108,7 +108,7 @@ def stage_like(path, dtype: str, max_tokens: int = 48, batch: int = 32) -> None:
     print(f"stage-like {dtype}: {batch} prompts of {min(lens)}-{max(lens)} tokens, batch {batch}, <= {max_tokens} new: "
           f"{rate:.1f} new tok/s ({toks} tok in {dt:.1f}s, prefill included)")
     print(f"  physical bound (KV {kv}): {pb['tok_s']:.0f} tok/s  (step {pb['step_s'] * 1e3:.1f} ms; copy "
-          f"{m['bw'] / 1e9:.0f} GB/s, matmul {m['bf16' if dtype != 'float32' else 'fp32'] / 1e12:.2f} TFLOP/s)")
+          f"{m['bw'] / 1e9:.0f} GB/s, matmul {roofline.matmul_rate(m, dtype) / 1e12:.2f} TFLOP/s)")
     print(f"  step bound: {sb['tok_s']:.0f} tok/s (step {sb['step_s'] * 1e3:.1f} ms)")
     print(f"  share of physical bound {rate / pb['tok_s']:.1%}, of step bound {rate / sb['tok_s']:.1%} "
           f"(target >= 60%); step bound / physical {sb['tok_s'] / pb['tok_s']:.1%}")
@@ -116,7 +116,7 @@ def stage_like(path, dtype: str, max_tokens: int = 48, batch: int = 32) -> None:
           f"decoding phase alone {decode_rate:.1f} new tok/s = {decode_rate / pb['tok_s']:.1%} of physical, "
           f"{decode_rate / sb['tok_s']:.1%} of step bound")
     fl = roofline.prefill_flops(model.config, n_params, lens)
-    floor = fl / m["bf16" if dtype != "float32" else "fp32"]
+    floor = fl / roofline.matmul_rate(m, dtype)
     print(f"  prefill floor {floor:.1f} s ({fl / 1e12:.2f} TFLOP at the matmul rate): with prefill included the share "
           f"of the step bound is at most {roofline.best_share(floor, toks, sb['tok_s']):.1%} (floor prefill, every "
           f"new token at the step bound)")

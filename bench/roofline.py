@@ -50,11 +50,21 @@ def machine(reps: int = 5) -> dict:
     return out
 
 
-def step_cost(config, n_params: int, batch: int, kv: int, bytes_per: int) -> tuple[float, float]:
-    """(bytes, FLOPs) of one decoding step at `batch` rows with `kv` cached tokens each."""
+def _shape(config) -> tuple[int, int, int, int]:
+    """(layers, attention heads, KV heads, head dim) of a transformers config."""
     layers, heads = config.num_hidden_layers, config.num_attention_heads
     kv_heads = getattr(config, "num_key_value_heads", None) or heads
-    dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    return layers, heads, kv_heads, getattr(config, "head_dim", None) or config.hidden_size // heads
+
+
+def matmul_rate(m: dict, dtype: str) -> float:
+    """The measured matmul FLOP/s for `dtype` (16-bit types use the bf16 rate)."""
+    return m["bf16"] if dtype in ("bfloat16", "float16") else m["fp32"]
+
+
+def step_cost(config, n_params: int, batch: int, kv: int, bytes_per: int) -> tuple[float, float]:
+    """(bytes, FLOPs) of one decoding step at `batch` rows with `kv` cached tokens each."""
+    layers, heads, kv_heads, dim = _shape(config)
     kv_bytes = batch * kv * layers * 2 * kv_heads * dim * bytes_per
     flops = 2 * n_params * batch + 4 * batch * kv * layers * heads * dim
     return n_params * bytes_per + kv_bytes, flops
@@ -63,7 +73,7 @@ def step_cost(config, n_params: int, batch: int, kv: int, bytes_per: int) -> tup
 def physical_bound(m: dict, config, n_params: int, batch: int, kv: int, dtype: str) -> dict:
     bytes_per = 2 if dtype in ("bfloat16", "float16") else 4
     nbytes, flops = step_cost(config, n_params, batch, kv, bytes_per)
-    rate = m["bf16"] if bytes_per == 2 else m["fp32"]
+    rate = matmul_rate(m, dtype)
     t = max(nbytes / m["bw"], flops / rate)
     return {"bytes": nbytes, "flops": flops, "t_mem": nbytes / m["bw"], "t_flop": flops / rate,
             "step_s": t, "tok_s": batch / t}
@@ -73,8 +83,7 @@ def prefill_flops(config, n_params: int, lens: list[int]) -> float:
     """FLOPs of prefilling prompts of `lens` tokens, keeping logits for the last token only: each token goes
     through every weight but the embedding (a lookup; tied or not, the head runs once per prompt), plus
     causal attention (QK^T and AV, half of each len x len) per layer and head."""
-    layers, heads = config.num_hidden_layers, config.num_attention_heads
-    dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    layers, heads, _, dim = _shape(config)
     emb = config.vocab_size * config.hidden_size
     body = n_params - emb if getattr(config, "tie_word_embeddings", False) else n_params - 2 * emb
     return sum(2 * body * n + 2 * emb + 2 * n * n * layers * heads * dim for n in lens)
